@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The main job of stridekit, in three commands: what a stride-2 chain does to a 224x224
+# input, which pixels it drops, and which input sizes it reads completely.
+set -euo pipefail
+
+echo "## One strided conv on 224x224: a 3x3 stride-2 conv without padding drops a row and a column"
+stridekit shape --size 224x224 --kernel 3 --stride 2
+
+echo
+echo "## A small stride-2 chain at 224: sizes, dropped pixels, and the valid input sizes"
+stridekit sizes --input 224 --range 200:300 \
+  --layer k=7,s=2,p=3 --layer k=3,s=2 --layer k=3,s=2,p=1 --layer k=3,s=2,p=1
+
+echo
+echo "## The same chain, judged only on dropped pixels (padding may be left over)"
+stridekit sizes --input 224 --range 200:300 --rule no-drop \
+  --layer k=7,s=2,p=3 --layer k=3,s=2 --layer k=3,s=2,p=1 --layer k=3,s=2,p=1
+
+echo
+echo "## Windows that map 224 to 112, those that read every pixel first"
+stridekit solve --size 224 --output 112 --limit 5

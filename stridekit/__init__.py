@@ -1,0 +1,15 @@
+"""stridekit: the stride toolkit for convolutional networks.
+
+>>> import stridekit
+>>> stridekit.output_size(224, kernel=7, stride=2, padding=3)
+112
+>>> stridekit.same_padding(224, kernel=7, stride=2)
+(2, 3)
+"""
+
+from stridekit.errors import StrideError
+from stridekit.geometry import Field, Window, output_size, same_padding
+
+__version__ = "0.1.0"
+
+__all__ = ["Field", "StrideError", "Window", "__version__", "output_size", "same_padding"]

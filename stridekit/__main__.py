@@ -1,0 +1,7 @@
+"""``python -m stridekit`` runs the command line."""
+
+import sys
+
+from stridekit.cli import main
+
+sys.exit(main())

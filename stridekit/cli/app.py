@@ -1,0 +1,55 @@
+"""The typer application and the entry point that turns user errors into one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from stridekit.errors import StrideError
+
+app = typer.Typer(
+    name="stridekit",
+    help="The stride toolkit for convolutional networks.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+) -> None:
+    """The stride toolkit for convolutional networks."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; user errors print one line on stderr and return 2."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="stridekit", standalone_mode=False)
+    except typer.Exit as stop:
+        return int(stop.exit_code)
+    except typer.Abort:
+        print("stridekit: aborted", file=sys.stderr)
+        return 130
+    except typer.TyperException as error:  # usage errors: unknown option, bad value
+        if debug:
+            raise
+        if type(error).__name__ == "NoArgsIsHelpError":
+            command.main(args=[*args, "--help"], prog_name="stridekit", standalone_mode=False)
+            return 2
+        message = " ".join(error.format_message().split())
+        print(f"stridekit: error: {message}", file=sys.stderr)
+        return 2
+    except StrideError as error:
+        if debug:
+            raise
+        message = " ".join(str(error).split())
+        print(f"stridekit: error: {message}", file=sys.stderr)
+        return 2
+    return 0

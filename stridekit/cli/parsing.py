@@ -1,0 +1,99 @@
+"""Parse the CLI's compact notations: ``224x320``, ``2:3``, ``k=3,s=2,p=1``."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from stridekit.errors import StrideError
+from stridekit.geometry import Window
+from stridekit.geometry.padding import PaddingSpec
+
+
+class UsageError(StrideError):
+    """A command-line value cannot be parsed."""
+
+
+def parse_ints(text: str, what: str) -> tuple[int, ...]:
+    """``"224x320"`` → ``(224, 320)``.
+
+    >>> parse_ints("224x320", "size")
+    (224, 320)
+    """
+    try:
+        return tuple(int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise UsageError(f"--{what} {text!r}: expected integers like 224 or 224x320") from None
+
+
+def parse_padding(text: str) -> tuple[PaddingSpec, ...]:
+    """Per-axis padding: ``3``, ``2:3`` (lo:hi), ``same``, ``valid``, ``causal``, ``1x2:3``.
+
+    >>> parse_padding("same"), parse_padding("1x2:3")
+    (('same',), (1, (2, 3)))
+    """
+    if text.lower() in ("same", "valid", "causal"):
+        return (text.lower(),)
+    axes: list[PaddingSpec] = []
+    for part in text.lower().split("x"):
+        try:
+            if ":" in part:
+                lo, hi = part.split(":")
+                axes.append((int(lo), int(hi)))
+            else:
+                axes.append(int(part))
+        except ValueError:
+            raise UsageError(
+                f"--padding {text!r}: expected 3, 2:3 (lo:hi), same, valid or causal, "
+                "per axis joined by x"
+            ) from None
+    return tuple(axes)
+
+
+T = TypeVar("T")
+
+
+def broadcast(values: tuple[T, ...], axes: int, what: str) -> tuple[T, ...]:
+    """One value for every axis, or exactly one value per axis.
+
+    >>> broadcast((3,), 2, "kernel")
+    (3, 3)
+    """
+    if len(values) == 1:
+        return values * axes
+    if len(values) != axes:
+        raise UsageError(f"--{what} has {len(values)} values but the input has {axes} axes")
+    return values
+
+
+LAYER_KEYS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "op": "output_padding"}
+
+
+def parse_layer(text: str) -> Window:
+    """``k=3,s=2,p=1`` (also ``p=0:1``, ``d=2``, ``ceil``, ``t`` for transposed, ``op=1``).
+
+    >>> parse_layer("k=3,s=2,p=0:1")
+    Window(kernel=3, stride=2, dilation=1, padding=(0, 1), ceil_mode=False, transposed=False, output_padding=0)
+    """  # noqa: E501
+    fields: dict[str, object] = {}
+    for item in text.replace(" ", "").split(","):
+        if item in ("ceil", "t"):
+            fields["ceil_mode" if item == "ceil" else "transposed"] = True
+            continue
+        key, _, value = item.partition("=")
+        if key not in LAYER_KEYS or not value:
+            raise UsageError(
+                f"--layer {text!r}: unknown item {item!r}; use k=, s=, p= (or p=lo:hi), d=, "
+                "op=, ceil, t"
+            )
+        try:
+            if key == "p" and ":" in value:
+                lo, hi = value.split(":")
+                fields["padding"] = (int(lo), int(hi))
+            else:
+                number = int(value)
+                fields[LAYER_KEYS[key]] = (number, number) if key == "p" else number
+        except ValueError:
+            raise UsageError(f"--layer {text!r}: {key}= needs an integer, got {value!r}") from None
+    if "kernel" not in fields:
+        raise UsageError(f"--layer {text!r}: the kernel k= is required")
+    return Window(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,42 @@
+"""The one exception family of stridekit.
+
+Every user-facing failure is a :class:`StrideError`. Messages are raised short and deep,
+then enriched once at the public boundary (``raise ... from None``), so a user sees the
+operation, the numbers and the formula, and what to do next.
+
+>>> try:
+...     raise InvalidWindowError("stride must be >= 1, got 0")
+... except StrideError as error:
+...     print(error)
+stride must be >= 1, got 0
+"""
+
+from __future__ import annotations
+
+
+class StrideError(ValueError):
+    """Base class of every error stridekit raises on bad input."""
+
+
+class InvalidWindowError(StrideError):
+    """A window's own parameters are invalid (kernel, stride, dilation, padding...)."""
+
+
+class OutputSizeError(StrideError):
+    """A window applied to an input gives no valid output (too small, non-positive)."""
+
+
+class ConventionError(StrideError):
+    """A padding convention does not exist, or cannot express the request."""
+
+
+class FieldError(StrideError):
+    """Receptive fields cannot be combined (e.g. branches with different jumps)."""
+
+
+class UnsupportedError(StrideError):
+    """The request is well-formed but stridekit cannot handle it (yet)."""
+
+
+class ModelError(StrideError):
+    """A model, a model reference or a model file cannot be loaded or traced."""

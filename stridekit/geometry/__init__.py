@@ -1,0 +1,34 @@
+"""The stride algebra of one spatial axis. Pure Python: ints, ``Fraction`` and numpy.
+
+This package never imports torch; the rest of stridekit builds on it.
+"""
+
+from stridekit.geometry.field import Field, Merge, merge_fields
+from stridekit.geometry.ops import OPS, OpRule, make_window, output_size
+from stridekit.geometry.padding import CONVENTIONS, resolve_padding, same_padding
+from stridekit.geometry.report import AxisReport, describe_axis, describe_chain
+from stridekit.geometry.solve import SIZE_RULES, SizeSet, Solution, solve_windows, valid_input_sizes
+from stridekit.geometry.window import Unread, Window
+
+__all__ = [
+    "CONVENTIONS",
+    "OPS",
+    "SIZE_RULES",
+    "AxisReport",
+    "Field",
+    "Merge",
+    "OpRule",
+    "SizeSet",
+    "Solution",
+    "Unread",
+    "Window",
+    "describe_axis",
+    "describe_chain",
+    "make_window",
+    "merge_fields",
+    "output_size",
+    "resolve_padding",
+    "same_padding",
+    "solve_windows",
+    "valid_input_sizes",
+]
