@@ -1,0 +1,175 @@
+"""The IR every frontend produces: a DAG of `Node` records, topologically ordered.
+
+A node says what one op did: its kind (`OP_KINDS`), which nodes it read, the shapes, and
+how each spatial axis of its output maps back to its input: a `Window` (conv, pooling,
+transposed conv) or a `Resample` (interpolation, pixel shuffle, padding, strided slicing).
+Tensors are ``(N, C, *spatial)``; a node with no spatial axes left (after flatten, a
+linear layer) has ``output_shape`` of length 2 or less.
+
+>>> from stridekit.geometry import Window
+>>> g = Graph(input_shape=(1, 3, 32, 32))
+>>> _ = g.add(Node("conv1", "conv", ("input",), ((1, 3, 32, 32),), (1, 8, 16, 16),
+...            axes=(Window(3, 2, padding=(1, 1)),) * 2))
+>>> [node.name for node in g.nodes]
+['input', 'conv1']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from stridekit.errors import ModelError
+from stridekit.geometry import Window
+
+OP_KINDS: tuple[str, ...] = (
+    "input",
+    "conv",
+    "conv_transpose",
+    "max_pool",
+    "avg_pool",
+    "lp_pool",
+    "upsample",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "pad",
+    "slice",
+    "elementwise",
+    "add",
+    "mul",
+    "concat",
+    "global_pool",
+    "flatten",
+    "linear",
+    "attention",
+    "other",
+)
+
+# ops whose inputs are merged position by position (fields: union + alignment check)
+MERGE_OPS = frozenset({"add", "mul", "concat"})
+# ops after which every output position depends on every input position
+GLOBAL_OPS = frozenset({"global_pool", "flatten", "linear", "attention"})
+
+
+@dataclass(frozen=True)
+class Resample:
+    """Output index ``i`` reads input indices ``[i·scale + start, i·scale + stop]``.
+
+    Exact for padding (``scale 1, start = stop = −lo``) and strided slicing
+    (``x[a::s]``: ``scale s, start = stop = a``); outer bounds for interpolation.
+
+    >>> Resample.nearest(2)
+    Resample(scale=Fraction(1, 2), start=Fraction(-1, 2), stop=Fraction(0, 1))
+    """
+
+    scale: Fraction
+    start: Fraction
+    stop: Fraction
+
+    def __post_init__(self) -> None:
+        for name in ("scale", "start", "stop"):
+            object.__setattr__(self, name, Fraction(getattr(self, name)))
+
+    @classmethod
+    def nearest(cls, factor: Fraction | int) -> Resample:
+        """Nearest upsampling: output ``i`` reads ``floor(i/f)`` ∈ ``[i/f − (f−1)/f, i/f]``."""
+        f = Fraction(factor)
+        return cls(1 / f, -(f - 1) / f if f > 1 else Fraction(0), Fraction(0))
+
+    @classmethod
+    def linear(cls, factor: Fraction | int) -> Resample:
+        """(Bi)linear, ``align_corners=False``: source ``(i + ½)/f − ½`` and its neighbour."""
+        f = Fraction(factor)
+        centre = Fraction(1, 2) / f - Fraction(1, 2)
+        return cls(1 / f, centre - 1 if f > 1 else centre, centre + 1)
+
+    @classmethod
+    def shift(cls, offset: int) -> Resample:
+        """Padding ``lo`` (``offset = −lo``) or cropping (``offset > 0``)."""
+        return cls(Fraction(1), Fraction(offset), Fraction(offset))
+
+    @classmethod
+    def step(cls, start: int, step: int) -> Resample:
+        """Strided slicing ``x[start::step]``."""
+        return cls(Fraction(step), Fraction(start), Fraction(start))
+
+
+AxisMap = Window | Resample
+
+
+@dataclass
+class Node:
+    """One op of the model."""
+
+    name: str
+    op: str
+    inputs: tuple[str, ...]
+    input_shapes: tuple[tuple[int, ...], ...]
+    output_shape: tuple[int, ...]
+    axes: tuple[AxisMap, ...] | None = None  # one per spatial axis of the output
+    params: int = 0
+    flops: int = 0
+    macs: int = 0
+    activation_bytes: int = 0
+    module: str = ""  # module path, e.g. layer1.0.conv1
+    target: str = ""  # the framework op, e.g. aten.convolution.default or Conv
+    attributes: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.op not in OP_KINDS:
+            raise ModelError(f"node {self.name!r}: unknown op kind {self.op!r}")
+
+    @property
+    def spatial_shape(self) -> tuple[int, ...]:
+        return tuple(self.output_shape[2:])
+
+    @property
+    def windows(self) -> tuple[Window, ...] | None:
+        """The per-axis Windows, when every axis is a Window."""
+        if self.axes and all(isinstance(a, Window) for a in self.axes):
+            return tuple(a for a in self.axes if isinstance(a, Window))
+        return None
+
+
+@dataclass
+class Graph:
+    """A DAG of nodes in topological order; the first node is the input."""
+
+    input_shape: tuple[int, ...]
+    nodes: list[Node] = field(default_factory=list)
+    name: str = "model"
+
+    def __post_init__(self) -> None:
+        if not self.nodes:
+            shape = tuple(self.input_shape)
+            self.nodes.append(Node("input", "input", (), (), shape))
+        self._index = {node.name: node for node in self.nodes}
+
+    def add(self, node: Node) -> Node:
+        """Append a node whose inputs are already in the graph (keeps topological order)."""
+        if node.name in self._index:
+            raise ModelError(f"duplicate node name {node.name!r}")
+        for source in node.inputs:
+            if source not in self._index:
+                raise ModelError(f"node {node.name!r} reads {source!r}, which is not in the graph")
+        self.nodes.append(node)
+        self._index[node.name] = node
+        return node
+
+    def __getitem__(self, name: str) -> Node:
+        return self._index[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def consumers(self) -> dict[str, list[Node]]:
+        """For each node name, the nodes that read its output."""
+        readers: dict[str, list[Node]] = {node.name: [] for node in self.nodes}
+        for node in self.nodes:
+            for source in node.inputs:
+                readers[source].append(node)
+        return readers
+
+    @property
+    def output(self) -> Node:
+        return self.nodes[-1]

@@ -1,0 +1,136 @@
+"""The receptive-field pass: a `Field` per spatial axis for every node of a graph.
+
+Rules, per node kind (see DESIGN.md, "The algebra"):
+
+- ``input``: the identity field on every axis;
+- a node with ``axes``: each axis composes through its `Window` or `Resample`;
+- ``add``/``mul``/``concat``: branches merge (union), centres that differ are recorded as
+  misalignment; branches with different jumps cannot be aligned and are recorded too;
+- global ops (global pooling, flatten, linear, attention) and ``other`` (an op stridekit
+  has no rule for, which may mix positions): the field becomes global;
+- anything else (activations, norms, channel ops): the field passes through.
+
+Two fields are computed: the *dependency* field (a pixel is in it iff some path carries
+it to the output position) and the *local* field, where merges ignore branches that are
+already global (a squeeze-and-excitation gate, an attention branch), i.e. the field the
+sliding windows alone give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from stridekit.errors import FieldError
+from stridekit.geometry import Field, Window, merge_fields
+from stridekit.graph import GLOBAL_OPS, MERGE_OPS, Graph, Node, Resample
+
+Fields = tuple[Field, ...]
+
+
+@dataclass
+class FieldResult:
+    """Per-node fields (dependency and local) and merge diagnostics."""
+
+    fields: dict[str, Fields] = field(default_factory=dict)
+    local: dict[str, Fields] = field(default_factory=dict)
+    misalignment: dict[str, tuple[Fraction, ...]] = field(default_factory=dict)
+    unmergeable: dict[str, str] = field(default_factory=dict)  # node → why jumps differ
+
+
+def _through(fields: Fields, node: Node) -> Fields:
+    assert node.axes is not None
+    if len(node.axes) != len(fields):
+        return tuple(f.globalized() for f in fields)
+    composed = []
+    for f, axis in zip(fields, node.axes, strict=True):
+        if isinstance(axis, Window):
+            composed.append(f.through(axis))
+        elif isinstance(axis, Resample):
+            composed.append(f.map(axis.scale, axis.start, axis.stop))
+    return tuple(composed)
+
+
+def _merge(branches: list[Fields], node: Node, result: FieldResult | None) -> Fields:
+    merged = []
+    offsets = []
+    for axis in range(len(branches[0])):
+        per_axis = [b[axis] for b in branches]
+        try:
+            merge = merge_fields(per_axis)
+        except FieldError as error:
+            if result is not None:
+                result.unmergeable[node.name] = str(error)
+            jump = max(f.jump for f in per_axis)
+            lo, hi = min(f.lo for f in per_axis), max(f.hi for f in per_axis)
+            merged.append(Field(jump, lo, hi, any(f.is_global for f in per_axis)))
+            offsets.append(Fraction(0))
+            continue
+        merged.append(merge.field)
+        offsets.append(merge.misalignment)
+    if result is not None and any(offsets):
+        result.misalignment[node.name] = tuple(offsets)
+    return tuple(merged)
+
+
+def _node_fields(
+    node: Node, inputs: list[Fields], result: FieldResult | None, local: bool
+) -> Fields:
+    if not inputs:
+        return ()
+    if node.op in GLOBAL_OPS or node.op == "other":
+        return tuple(f.globalized() for f in inputs[0])
+    if node.op in MERGE_OPS and len(inputs) > 1:
+        branches = [b for b in inputs if len(b) == len(inputs[0])]
+        if local:
+            kept = [b for b in branches if not any(f.is_global for f in b)]
+            branches = kept or branches
+        return _merge(branches, node, result)
+    if node.axes is not None:
+        return _through(inputs[0], node)
+    return inputs[0]
+
+
+def propagate_fields(graph: Graph) -> FieldResult:
+    """Fields of every node, in one topological sweep.
+
+    >>> from stridekit.graph import Graph, Node
+    >>> g = Graph(input_shape=(1, 3, 32, 32))
+    >>> _ = g.add(Node("c", "conv", ("input",), ((1, 3, 32, 32),), (1, 8, 16, 16),
+    ...                axes=(Window(3, 2, padding=(1, 1)),) * 2))
+    >>> propagate_fields(g).fields["c"][0].size
+    Fraction(3, 1)
+    """
+    result = FieldResult()
+    spatial = len(graph.input_shape) - 2
+    for node in graph.nodes:
+        if node.op == "input":
+            result.fields[node.name] = result.local[node.name] = (Field(),) * max(spatial, 0)
+            continue
+        sources = [n for n in node.inputs if result.fields.get(n)]
+        result.fields[node.name] = _node_fields(
+            node, [result.fields[n] for n in sources], result, local=False
+        )
+        result.local[node.name] = _node_fields(
+            node, [result.local[n] for n in sources], None, local=True
+        )
+    return result
+
+
+def head_node(graph: Graph) -> Node:
+    """The node whose output enters the head.
+
+    That is the input of the last global op that still had spatial axes (global pooling,
+    flatten), or the graph's output if there is none.
+
+    >>> from stridekit.graph import Graph, Node
+    >>> g = Graph(input_shape=(1, 3, 8, 8))
+    >>> _ = g.add(Node("pool", "global_pool", ("input",), ((1, 3, 8, 8),), (1, 3, 1, 1)))
+    >>> head_node(g).name
+    'input'
+    """
+    for node in reversed(graph.nodes):
+        spatial_input = bool(node.input_shapes) and len(node.input_shapes[0]) > 2
+        if node.op in GLOBAL_OPS and spatial_input and node.inputs:
+            return graph[node.inputs[0]]
+    return graph.output
