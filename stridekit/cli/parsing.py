@@ -97,3 +97,20 @@ def parse_layer(text: str) -> Window:
     if "kernel" not in fields:
         raise UsageError(f"--layer {text!r}: the kernel k= is required")
     return Window(**fields)  # type: ignore[arg-type]
+
+
+GRAPH_FILES = (".onnx", ".yaml", ".yml", ".json")
+
+
+def parse_input_shape(text: str | None, model: str) -> tuple[int, ...] | None:
+    """``--input 1x3x224x224``; default 1x3x224x224, or the file's own for ONNX/spec files.
+
+    >>> parse_input_shape(None, "torchvision:resnet50"), parse_input_shape(None, "net.onnx")
+    ((1, 3, 224, 224), None)
+    """
+    if text is None:
+        return None if model.endswith(GRAPH_FILES) else (1, 3, 224, 224)
+    shape = parse_ints(text, "input")
+    if len(shape) < 3:
+        raise UsageError(f"--input {text!r}: give N x C x spatial sizes, e.g. 1x3x224x224")
+    return shape

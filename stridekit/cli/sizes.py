@@ -9,7 +9,7 @@ from rich.text import Text
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, parse_layer
+from stridekit.cli.parsing import UsageError, parse_input_shape, parse_ints, parse_layer
 from stridekit.geometry import (
     SIZE_RULES,
     AxisReport,
@@ -73,10 +73,47 @@ def _table(
     return [table, Text("\n".join(lines))]
 
 
+def _model_sizes(model: str, input_shape: str | None, span: tuple[int, int], fmt: Format) -> None:
+    from stridekit.analysis import analyze as run_analysis
+    from stridekit.design import model_valid_sizes
+
+    analysis = run_analysis(model, parse_input_shape(input_shape, model))
+    axes = range(len(analysis.input_shape) - 2)
+    sets = [model_valid_sizes(analysis.graph, axis) for axis in axes]
+    data = {
+        "model": model,
+        "range": list(span),
+        "axes": [
+            {
+                "axis": axis,
+                "closed_form": valid.closed_form(),
+                "period": valid.period,
+                "residues": list(valid.residues),
+                "minimum": valid.minimum,
+                "sizes": valid.between(*span),
+            }
+            for axis, valid in zip(axes, sets, strict=True)
+        ],
+    }
+
+    def table() -> list[RenderableType]:
+        lines = [f"{model}: input sizes that drop no pixel and keep merges equal"]
+        for axis, valid in zip(axes, sets, strict=True):
+            members = valid.between(*span)
+            shown = ", ".join(map(str, members[:16])) + (", ..." if len(members) > 16 else "")
+            lines.append(f"axis {axis}: {valid.closed_form()}; in {span[0]}..{span[1]}: {shown}")
+        return [Text("\n".join(lines))]
+
+    emit(fmt, data, table)
+
+
 @app.command()
 def sizes(
+    model: str = typer.Argument(
+        None, help="A model reference (as for analyze); or give the chain with --layer."
+    ),
     layer: list[str] = typer.Option(
-        ..., "--layer", help="A layer such as k=3,s=2,p=1 (p=lo:hi, d=, ceil, t, op=); repeat."
+        None, "--layer", help="A layer such as k=3,s=2,p=1 (p=lo:hi, d=, ceil, t, op=); repeat."
     ),
     span: str = typer.Option("1:1024", "--range", help="Sizes to list, START:STOP."),
     rule: str = typer.Option(
@@ -85,8 +122,10 @@ def sizes(
         help="exact: every layer's windows end on its padded input; no-drop: no real pixel "
         "after the last window.",
     ),
-    size: int = typer.Option(
-        None, "--input", help="Also show each layer's sizes and unread pixels at this input."
+    size: str = typer.Option(
+        None,
+        "--input",
+        help="A chain: also show each layer's sizes at this input. A model: its NxCxHxW.",
     ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
 ) -> None:
@@ -94,13 +133,20 @@ def sizes(
 
     Example: stridekit sizes --layer k=3,s=2,p=1 --layer k=3,s=2,p=1 --range 1:100
     """
+    if model is not None:
+        if layer:
+            raise UsageError("give either a MODEL or --layer options, not both")
+        _model_sizes(model, size, _range(span), fmt)
+        return
+    if not layer:
+        raise UsageError("give a MODEL, or the chain as --layer k=3,s=2,p=1 options")
     if rule not in SIZE_RULES:
         raise UsageError(f"--rule {rule!r}: choose one of {', '.join(SIZE_RULES)}")
     layers = [parse_layer(text) for text in layer]
     start, stop = _range(span)
     valid = valid_input_sizes(layers, rule)
     members = valid.between(start, stop)
-    chain = describe_chain(layers, size) if size is not None else None
+    chain = describe_chain(layers, parse_ints(size, "input")[0]) if size is not None else None
     data = {
         "layers": [layer.describe() for layer in layers],
         "rule": rule,
@@ -113,8 +159,8 @@ def sizes(
         "gaps": [i for i, layer in enumerate(layers) if layer.has_gaps],
     }
     if chain is not None:
-        data["input"] = size
+        data["input"] = chain[0].input_size
         data["chain"] = [report.to_dict() for report in chain]
-        if size not in valid:
-            data["nearest_valid"] = valid.nearest(size)
+        if chain[0].input_size not in valid:
+            data["nearest_valid"] = valid.nearest(chain[0].input_size)
     emit(fmt, data, lambda: _table(layers, rule, valid, members, (start, stop), chain))

@@ -183,7 +183,7 @@ class SizeSet:
         return text
 
 
-def _reduce(period: int, residues: set[int]) -> tuple[int, tuple[int, ...]]:
+def reduce_period(period: int, residues: set[int]) -> tuple[int, tuple[int, ...]]:
     """The smallest period that describes the same residue set."""
     for candidate in range(1, period + 1):
         if period % candidate:
@@ -238,6 +238,6 @@ def valid_input_sizes(windows: Sequence[Window], rule: str = "exact") -> SizeSet
                     continue
             new_residues.add(residue)
         minimum = _threshold(size_of, start, minimum)
-        period, reduced = _reduce(new_period, new_residues)
+        period, reduced = reduce_period(new_period, new_residues)
         residues = set(reduced)
     return SizeSet(period=period, residues=tuple(sorted(residues)), minimum=minimum)

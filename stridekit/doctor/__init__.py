@@ -1,0 +1,73 @@
+"""The stride doctor: rules over an `Analysis` that find what a stride breaks.
+
+>>> from stridekit.analysis import analyze
+>>> from stridekit.geometry import Window
+>>> from stridekit.graph import Graph, Node
+>>> net = Graph(input_shape=(1, 3, 224, 224))
+>>> w = Window(3, 2)                 # floor((224 − 3)/2) + 1 = 111: pixel 223 is never read
+>>> _ = net.add(Node("conv", "conv", ("input",), ((1, 3, 224, 224),), (1, 8, 111, 111), (w, w)))
+>>> _ = net.add(Node("pool", "global_pool", ("conv",), ((1, 8, 111, 111),), (1, 8, 1, 1)))
+>>> [(f.code, f.data["count"]) for f in doctor(analyze(net)).findings if f.severity == "warning"]
+[('dropped-pixels', 1), ('dropped-pixels', 1)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from stridekit.doctor import artifacts, merges, pixels
+from stridekit.doctor.finding import Finding, Severity
+from stridekit.doctor.registry import RULES, Rule
+from stridekit.errors import StrideError
+
+if TYPE_CHECKING:
+    from stridekit.analysis import Analysis
+
+__all__ = ["RULES", "Finding", "Report", "Rule", "Severity", "doctor"]
+_RULE_MODULES = (artifacts, merges, pixels)
+
+
+@dataclass(frozen=True)
+class Report:
+    """All findings for one analysis, most severe first."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    @property
+    def exit_code(self) -> int:
+        """0: nothing at warning or above; 1: warnings or errors."""
+        worst = self.worst
+        return 1 if worst is not None and worst.rank >= Severity.warning.rank else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        counts = {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
+        return {"findings": [f.to_dict() for f in self.findings], "counts": counts}
+
+
+def _codes(codes: Iterable[str] | None, option: str) -> set[str] | None:
+    if codes is None:
+        return None
+    chosen = {c.strip() for code in codes for c in code.split(",") if c.strip()}
+    unknown = chosen - set(RULES)
+    if unknown:
+        raise StrideError(
+            f"{option}: unknown rule {', '.join(sorted(unknown))}; rules: {', '.join(RULES)}"
+        )
+    return chosen
+
+
+def doctor(
+    analysis: Analysis, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None
+) -> Report:
+    """Run the rules (all, or ``select``, minus ``ignore``) over an analysis."""
+    selected = _codes(select, "--select") or set(RULES)
+    selected -= _codes(ignore, "--ignore") or set()
+    findings = [f for code in RULES if code in selected for f in RULES[code].check(analysis)]
+    findings.sort(key=lambda f: -f.severity.rank)
+    return Report(tuple(findings))

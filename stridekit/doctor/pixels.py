@@ -1,0 +1,139 @@
+"""Rules about which pixels survive: dropped-pixels, gaps, collapse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from stridekit.doctor.finding import Finding, Severity
+from stridekit.doctor.registry import rule
+from stridekit.geometry import Window
+from stridekit.graph import GLOBAL_OPS, Node
+from stridekit.passes import head_node
+
+if TYPE_CHECKING:
+    from stridekit.analysis import Analysis
+
+
+def _window_readers(readers: list[Node], axis: int) -> list[Window] | None:
+    """The forward windows reading one axis, or None if some reader reads every pixel."""
+    windows = []
+    for reader in readers:
+        if not reader.axes or len(reader.axes) <= axis:
+            return None
+        window = reader.axes[axis]
+        if not isinstance(window, Window) or window.transposed:
+            return None
+        windows.append(window)
+    return windows
+
+
+def _sides(indices: list[int], n: int) -> dict[str, int]:
+    start = next((i for i, x in enumerate(indices) if x != i), len(indices))
+    end = 0
+    for offset, x in enumerate(reversed(indices)):
+        if x != n - 1 - offset:
+            break
+        end += 1
+    return {"start": start, "end": end, "interior": len(indices) - start - end}
+
+
+def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, list[int]]]:
+    for axis, n in enumerate(node.spatial_shape):
+        windows = _window_readers(readers, axis)
+        if not windows:
+            continue
+        unread = set(windows[0].unread(n).real)
+        for window in windows[1:]:
+            unread &= set(window.unread(n).real)
+        if unread:
+            yield axis, n, sorted(unread)
+
+
+@rule("dropped-pixels", "real pixels of a tensor that no op reads")
+def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
+    consumers = analysis.graph.consumers()
+    for node in analysis.graph.nodes:
+        readers = consumers[node.name]
+        if not readers or len(node.output_shape) <= 2:
+            continue
+        for axis, n, unread in _unread_by_all(node, readers):
+            sides = _sides(unread, n)
+            reader = readers[0]
+            window = reader.axes[axis] if reader.axes else None
+            fix = "pad or crop the input so every window fits"
+            if isinstance(window, Window) and sides["end"] and len(readers) == 1:
+                extra = sides["end"]
+                fix = (
+                    f"give {reader.name} padding ({window.pad_lo}, {window.pad_hi + extra}) on "
+                    f"axis {axis}, or a tensor of {n - extra} or "
+                    f"{n + window.stride - window.remainder(n)} pixels; "
+                    "`stridekit sizes MODEL` lists the input sizes that drop nothing"
+                )
+            where = ", ".join(f"{count} at the {side}" for side, count in sides.items() if count)
+            formula = f" ({window.formula(n)})" if isinstance(window, Window) else ""
+            yield Finding(
+                "dropped-pixels",
+                Severity.warning,
+                reader.name if len(readers) == 1 else node.name,
+                f"{len(unread)} of {n} real pixels on axis {axis} of {node.name}'s output are "
+                f"never read ({where}){formula}",
+                fix,
+                {
+                    "axis": axis,
+                    "size": n,
+                    "count": len(unread),
+                    "sides": sides,
+                    "tensor": node.name,
+                },
+            )
+
+
+@rule("gaps", "a stride larger than the window: pixels between windows are skipped")
+def gaps(analysis: Analysis) -> Iterator[Finding]:
+    consumers = analysis.graph.consumers()
+    sources = {n.name: n for n in analysis.graph.nodes}
+    for node in analysis.graph.nodes:
+        windows = node.windows
+        if not windows or not node.inputs:
+            continue
+        for axis, window in enumerate(windows):
+            if not window.has_gaps:
+                continue
+            source = sources[node.inputs[0]]
+            siblings = [r for r in consumers[source.name] if r is not node]
+            covered = bool(siblings) and not any(
+                a == axis for a, _, _ in _unread_by_all(source, consumers[source.name])
+            )
+            yield Finding(
+                "gaps",
+                Severity.info if covered else Severity.warning,
+                node.name,
+                f"stride {window.stride} with kernel {window.kernel} (dilation "
+                f"{window.dilation}) skips pixels between windows on axis {axis}"
+                + ("; another branch reads them" if covered else ""),
+                "use a kernel of at least the stride (ResNet-D: average-pool then a 1x1 conv)",
+                {"axis": axis, "stride": window.stride, "extent": window.extent},
+            )
+
+
+@rule("collapse", "a spatial size that reaches 1 before the network's end")
+def collapse(analysis: Analysis) -> Iterator[Finding]:
+    head = head_node(analysis.graph)
+    names = [n.name for n in analysis.graph.nodes]
+    last = names.index(head.name)
+    for node in analysis.graph.nodes[1 : last + 1]:
+        spatial = node.spatial_shape
+        if node.op in GLOBAL_OPS or len(node.output_shape) <= 2 or not spatial:
+            continue
+        if min(spatial) <= 1 and node is not head:
+            yield Finding(
+                "collapse",
+                Severity.warning,
+                node.name,
+                f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
+                "before the head: later layers see no spatial structure",
+                "use a larger input, or remove a stride (or replace it with dilation)",
+                {"shape": list(spatial)},
+            )
+            return
