@@ -8,6 +8,12 @@ from stridekit.geometry.ops import OPS, OpRule, make_window, output_size
 from stridekit.geometry.padding import CONVENTIONS, resolve_padding, same_padding
 from stridekit.geometry.report import AxisReport, describe_axis, describe_chain
 from stridekit.geometry.solve import SIZE_RULES, SizeSet, Solution, solve_windows, valid_input_sizes
+from stridekit.geometry.spectral import (
+    spectral_frequencies,
+    spectral_half_band,
+    spectral_mask,
+    spectral_output_size,
+)
 from stridekit.geometry.window import Unread, Window
 
 __all__ = [
@@ -30,5 +36,9 @@ __all__ = [
     "resolve_padding",
     "same_padding",
     "solve_windows",
+    "spectral_frequencies",
+    "spectral_half_band",
+    "spectral_mask",
+    "spectral_output_size",
     "valid_input_sizes",
 ]

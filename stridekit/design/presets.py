@@ -1,0 +1,85 @@
+"""Planner presets: task constraints and template families."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stridekit.design.plan import Constraints, Layer
+from stridekit.errors import StrideError
+
+TASKS = ("classification", "segmentation", "detection", "small-objects")
+
+
+def task_constraints(task: str, input_size: int) -> Constraints:
+    """Constraints of a task preset for an input of ``input_size`` pixels.
+
+    >>> task_constraints("classification", 224).output_stride
+    32
+    >>> task_constraints("detection", 512).levels
+    (8, 16, 32)
+    """
+    if task == "classification":  # stride 32 and a field that covers the image
+        return Constraints(output_stride=32, min_rf=input_size)
+    if task == "segmentation":  # stride 8 with dilation to keep the field
+        return Constraints(output_stride=8, dilations=(1, 2, 4))
+    if task == "detection":  # a feature pyramid at strides 8, 16, 32
+        return Constraints(output_stride=32, levels=(8, 16, 32))
+    if task == "small-objects":  # keep detail: stride 8, space-to-depth downsampling
+        return Constraints(output_stride=8, space_to_depth=True)
+    raise StrideError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+
+def with_overrides(base: Constraints, **overrides: Any) -> Constraints:
+    """Replace the fields given (None leaves the preset's value)."""
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+VGG16 = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]
+RESNET18 = [64] * 5 + [128] * 4 + [256] * 4 + [512] * 4
+
+
+def family(name: str) -> list[Layer]:
+    """A template family: ``vgg16``, ``resnet18`` (its main path) or ``plainN``.
+
+    >>> len(family("vgg16")), family("plain4")
+    (13, [Layer(kernel=3, channels=32), Layer(kernel=3, channels=64), Layer(kernel=3, channels=128), Layer(kernel=3, channels=256)])
+    """  # noqa: E501
+    if name == "vgg16":
+        return [Layer(3, c) for c in VGG16]
+    if name == "resnet18":
+        return [Layer(7, 64)] + [Layer(3, c) for c in RESNET18[1:]]
+    if name.startswith("plain") and name[5:].isdigit() and int(name[5:]) > 0:
+        count = int(name[5:])
+        # channels double four times over the depth: 32 → 512
+        return [Layer(3, 32 * 2 ** min(4, i * 5 // count)) for i in range(count)]
+    raise StrideError(
+        f"unknown template family {name!r}; use vgg16, resnet18 or plainN (e.g. plain20)"
+    )
+
+
+def load_template(path: str | Path) -> tuple[list[Layer], int]:
+    """Conv layers (kernel, channels) of a spec file, and its input channels."""
+    file = Path(path)
+    if not file.exists():
+        raise StrideError(f"template {path} does not exist")
+    data = yaml.safe_load(file.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
+        raise StrideError(f"template {path}: expected a mapping with a 'layers' list")
+    layers = []
+    for i, item in enumerate(data["layers"]):
+        if not isinstance(item, dict) or item.get("type", "conv") != "conv":
+            continue  # the planner places strides on convolutions only
+        try:
+            kernel = item["kernel"]
+            kernel = kernel[0] if isinstance(kernel, list) else kernel
+            layers.append(Layer(int(kernel), int(item["channels"])))
+        except (KeyError, TypeError, ValueError):
+            raise StrideError(
+                f"template {path}: layer {i} needs an integer 'kernel' and 'channels'"
+            ) from None
+    shape = data.get("input", [1, 3])
+    return layers, int(shape[1]) if isinstance(shape, list) and len(shape) > 1 else 3

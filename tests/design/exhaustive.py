@@ -1,0 +1,43 @@
+"""A brute-force reference planner: try every stride and dilation for every layer."""
+
+from __future__ import annotations
+
+import itertools
+
+from stridekit.design.plan import Constraints, Layer
+
+
+def exhaustive(
+    template: list[Layer], size: int, c: Constraints, channels: int = 3
+) -> tuple[int, tuple[int, ...]] | None:
+    """(MACs, strides + dilations) of the cheapest plan meeting ``c``, or None."""
+    best: tuple[int, tuple[int, ...]] | None = None
+    choices = list(itertools.product(c.strides, c.dilations))
+    for combo in itertools.product(choices, repeat=len(template)):
+        n, jump, rf, macs, c_in, levels, ok = size, 1, 1, 0, channels, set(), True
+        for layer, (stride, dilation) in zip(template, combo, strict=True):
+            extent = dilation * (layer.kernel - 1) + 1
+            if stride > extent and not c.allow_gaps:
+                ok = False
+                break
+            pad = (extent - 1) // 2
+            n = (n + 2 * pad - extent) // stride + 1  # PyTorch's output size
+            if n < 1:
+                ok = False
+                break
+            macs += n * n * layer.kernel**2 * c_in * layer.channels
+            rf += (extent - 1) * jump
+            jump *= stride
+            levels.add(jump)
+            c_in = layer.channels
+        ok = (
+            ok
+            and (c.output_stride is None or jump == c.output_stride)
+            and (c.output_size is None or n == c.output_size)
+            and (c.min_rf is None or rf >= c.min_rf)
+            and (c.max_macs is None or macs <= c.max_macs)
+            and set(c.levels) <= levels
+        )
+        if ok and (best is None or macs < best[0]):
+            best = (macs, tuple(x for pair in combo for x in pair))
+    return best

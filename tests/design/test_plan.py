@@ -1,0 +1,97 @@
+"""The planner against exhaustive search, and its answers when nothing fits."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from stridekit.design.plan import Constraints, Infeasible, Layer, plan
+from stridekit.design.plan_report import plan_findings, plan_spec
+from stridekit.design.presets import family, task_constraints
+from stridekit.geometry import Window
+from tests.design.exhaustive import exhaustive
+
+TEMPLATES = {
+    "plain5": [Layer(3, 8), Layer(3, 16), Layer(3, 16), Layer(3, 32), Layer(3, 32)],
+    "mixed5": [Layer(7, 8), Layer(1, 16), Layer(3, 16), Layer(5, 32), Layer(3, 64)],
+    "wide_then_narrow": [Layer(3, 64), Layer(3, 8), Layer(3, 64), Layer(3, 8), Layer(3, 64)],
+}
+CONSTRAINTS = {
+    "stride4": Constraints(output_stride=4),
+    "stride8_rf": Constraints(output_stride=8, min_rf=40),
+    "stride6": Constraints(output_stride=6),
+    "size_7": Constraints(output_size=7),
+    "dilated_stride2_rf": Constraints(output_stride=2, min_rf=30, dilations=(1, 2)),
+    "levels": Constraints(output_stride=8, levels=(2, 4, 8)),
+    "gaps_allowed": Constraints(output_stride=16, allow_gaps=True),
+}
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+@pytest.mark.parametrize("constraint", sorted(CONSTRAINTS))
+def test_optimum_equals_exhaustive_search(template: str, constraint: str) -> None:
+    layers, c = TEMPLATES[template], CONSTRAINTS[constraint]
+    expected = exhaustive(layers, 56, c)
+    if expected is None:
+        with pytest.raises(Infeasible):
+            plan(layers, 56, c)
+        return
+    best = plan(layers, 56, c)[0]
+    assert best.macs == expected[0]
+
+
+def test_plans_are_ranked_and_sizes_match_the_geometry() -> None:
+    layers = family("plain8")
+    plans = plan(layers, 64, Constraints(output_stride=8), top=5)
+    assert [p.macs for p in plans] == sorted(p.macs for p in plans)
+    for p in plans:
+        n = 64
+        for window, step in zip(p.windows(layers), p.steps, strict=True):
+            n = window.output_size(n)
+            assert step.output_size == n
+        assert p.output_stride == 8
+
+
+def test_receptive_field_out_of_reach_says_by_how_much() -> None:
+    # three 3x3 convs, strides 2 at most: rf ≤ 1 + 2·1 + 2·2 + 2·4 = 15 with strides 2,2,2
+    with pytest.raises(Infeasible, match=r"short of 100"):
+        plan([Layer(3, 8)] * 3, 64, Constraints(min_rf=100, strides=(1, 2)))
+
+
+def test_budget_too_small_says_by_how_much() -> None:
+    with pytest.raises(Infeasible, match=r"over\)"):
+        plan(family("plain8"), 224, Constraints(output_stride=8, max_macs=1000))
+
+
+def test_unreachable_stride_is_explained() -> None:
+    with pytest.raises(Infeasible, match="output stride"):
+        plan([Layer(3, 8)] * 2, 64, Constraints(output_stride=5))
+
+
+@pytest.mark.parametrize("task", ["classification", "segmentation", "detection", "small-objects"])
+def test_task_presets_give_plans_without_warnings(task: str) -> None:
+    layers = family("plain12")
+    constraints = task_constraints(task, 128)
+    best = plan(layers, 128, constraints)[0]
+    assert best.output_stride == constraints.output_stride
+    warnings = [f for f in plan_findings(layers, best, 128) if f.severity.rank >= 1]
+    if task != "segmentation":  # dilated plans may grid; the doctor says so
+        assert warnings == []
+
+
+def test_small_objects_uses_space_to_depth_cost() -> None:
+    layers = [Layer(3, 8)] * 4
+    spd = plan(layers, 32, Constraints(output_stride=4, space_to_depth=True))[0]
+    strided = plan(layers, 32, Constraints(output_stride=4))[0]
+    # SPD keeps every pixel but runs its conv on s²·c channels: dearer than a strided conv
+    assert spd.macs > strided.macs
+
+
+def test_spec_round_trip_has_the_plan_windows() -> None:
+    layers = [Layer(3, 8), Layer(3, 16)]
+    best = plan(layers, 32, Constraints(output_stride=2))[0]
+    spec = yaml.safe_load(yaml.safe_dump(plan_spec(layers, best, 32)))
+    convs = [layer for layer in spec["layers"] if layer["type"] == "conv"]
+    assert [Window(c["kernel"], c["stride"], c["dilation"], c["padding"]) for c in convs] == [
+        Window(w.kernel, w.stride, w.dilation, w.padding) for w in best.windows(layers)
+    ]
