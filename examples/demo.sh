@@ -19,3 +19,16 @@ stridekit sizes --input 224 --range 200:300 --rule no-drop \
 echo
 echo "## Windows that map 224 to 112, those that read every pixel first"
 stridekit solve --size 224 --output 112 --limit 5
+
+echo
+echo "## A real model: per-layer stride, receptive field and cost of ResNet-50 at 224 (meta tensors)"
+stridekit analyze torchvision:resnet50 --input 1x3x224x224 --depth 1
+
+echo
+echo "## The doctor on a dilated encoder (exit status 1: findings at warning level)"
+stridekit doctor examples/specs/deeplab_encoder.yaml --select rf-holes,dropped-pixels,misaligned-merge \
+  || echo "(stridekit doctor exited with status $?)"
+
+echo
+echo "## Where to put the strides of a 13-layer VGG template for classification at 224"
+stridekit plan --template vgg16 --input 224 --task classification --top 3

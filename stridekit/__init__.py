@@ -7,9 +7,21 @@
 (2, 3)
 """
 
+from stridekit.analysis import Analysis, analyze
+from stridekit.doctor import doctor
 from stridekit.errors import StrideError
 from stridekit.geometry import Field, Window, output_size, same_padding
 
 __version__ = "0.1.0"
 
-__all__ = ["Field", "StrideError", "Window", "__version__", "output_size", "same_padding"]
+__all__ = [
+    "Analysis",
+    "Field",
+    "StrideError",
+    "Window",
+    "__version__",
+    "analyze",
+    "doctor",
+    "output_size",
+    "same_padding",
+]

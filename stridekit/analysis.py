@@ -189,7 +189,9 @@ class Analysis:
     @property
     def unhandled(self) -> list[str]:
         """Framework ops stridekit had no rule for (treated as global)."""
-        return sorted({n.target or n.name for n in self.graph.nodes if n.op == "other"})
+        return sorted(
+            {n.target or n.name for n in self.graph.nodes if n.attributes.get("unhandled")}
+        )
 
     def totals(self) -> dict[str, Any]:
         return {
@@ -252,6 +254,9 @@ def analyze(
     """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, a
     ``.onnx`` or spec file), or a `Graph`.
 
+    For a reference, ``input_size=None`` takes the size the source suggests (a spec's or
+    an ONNX file's input, torchvision's or timm's crop size).
+
     >>> from stridekit.graph import Node
     >>> g = Graph(input_shape=(1, 1, 32, 32))
     >>> w = Window(3, 2)
@@ -265,9 +270,11 @@ def analyze(
         from stridekit.frontends.resolve import resolve
 
         resolved = resolve(model, input_size)
-        if isinstance(resolved, Graph):
-            return analyze_graph(resolved, model)
-        analysis = analyze(resolved, input_size, device=device)
+        if resolved.module is not None:
+            shape = input_size or resolved.input_shape
+            analysis = analyze(resolved.module, shape, device=device)
+        else:
+            analysis = analyze_graph(resolved.to_graph(input_size))
         analysis.model = model
         return analysis
     try:

@@ -72,16 +72,23 @@ class Resample:
 
     @classmethod
     def nearest(cls, factor: Fraction | int) -> Resample:
-        """Nearest upsampling: output ``i`` reads ``floor(i/f)`` ∈ ``[i/f − (f−1)/f, i/f]``."""
-        f = Fraction(factor)
-        return cls(1 / f, -(f - 1) / f if f > 1 else Fraction(0), Fraction(0))
+        """Nearest resampling by ``f``: output ``i`` reads ``floor(i/f)``.
+
+        ``floor(x) ≥ x − (q − 1)/q`` when ``x`` has denominator ``q`` (the denominator of
+        ``1/f`` reduced), so the outer bounds are ``[i/f − (q−1)/q, i/f]``; exact for
+        integer ``f`` (``q = f``) and for integer ``1/f`` (``q = 1``).
+        """
+        scale = 1 / Fraction(factor)
+        q = scale.denominator
+        return cls(scale, -Fraction(q - 1, q), Fraction(0))
 
     @classmethod
     def linear(cls, factor: Fraction | int) -> Resample:
-        """(Bi)linear, ``align_corners=False``: source ``(i + ½)/f − ½`` and its neighbour."""
+        """(Bi)linear, ``align_corners=False``: source ``x = (i + ½)/f − ½`` reads
+        ``floor(x)`` and ``floor(x) + 1``, inside ``[x − 1, x + 1]`` for any factor."""
         f = Fraction(factor)
         centre = Fraction(1, 2) / f - Fraction(1, 2)
-        return cls(1 / f, centre - 1 if f > 1 else centre, centre + 1)
+        return cls(1 / f, centre - 1, centre + 1)
 
     @classmethod
     def shift(cls, offset: int) -> Resample:

@@ -34,6 +34,6 @@ def analyze(
 
     Example: stridekit analyze torchvision:resnet50 --input 1x3x224x224 --depth 1
     """
-    shape = parse_input_shape(input_shape, model)
+    shape = parse_input_shape(input_shape)
     analysis = run_analysis(model, shape, device=device)
     emit(fmt, analysis.to_dict(), lambda: [analysis_table(analysis, depth, ops)])

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     command = typer.main.get_command(app)
     try:
-        command.main(args=args, prog_name="stridekit", standalone_mode=False)
+        code = command.main(args=args, prog_name="stridekit", standalone_mode=False)
     except typer.Exit as stop:
         return int(stop.exit_code)
     except typer.Abort:
@@ -52,4 +52,5 @@ def main(argv: list[str] | None = None) -> int:
         message = " ".join(str(error).split())
         print(f"stridekit: error: {message}", file=sys.stderr)
         return 2
-    return 0
+    # without standalone mode click returns the code a command exits with (typer.Exit)
+    return code if isinstance(code, int) else 0

@@ -39,7 +39,7 @@ def doctor_command(
     Exit status: 0 no warnings or errors, 1 findings at warning or above, 2 usage error.
     Example: stridekit doctor torchvision:resnet50 --input 1x3x224x224
     """
-    shape = parse_input_shape(input_shape, model)
+    shape = parse_input_shape(input_shape)
     analysis = run_analysis(model, shape, device=device)
     report = doctor(analysis, select or None, ignore or None)
     data = {"model": model, "input_shape": list(analysis.input_shape), **report.to_dict()}

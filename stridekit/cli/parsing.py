@@ -99,17 +99,14 @@ def parse_layer(text: str) -> Window:
     return Window(**fields)  # type: ignore[arg-type]
 
 
-GRAPH_FILES = (".onnx", ".yaml", ".yml", ".json")
+def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
+    """``--input 1x3x224x224``; None lets the model's source suggest one.
 
-
-def parse_input_shape(text: str | None, model: str) -> tuple[int, ...] | None:
-    """``--input 1x3x224x224``; default 1x3x224x224, or the file's own for ONNX/spec files.
-
-    >>> parse_input_shape(None, "torchvision:resnet50"), parse_input_shape(None, "net.onnx")
+    >>> parse_input_shape("1x3x224x224"), parse_input_shape(None)
     ((1, 3, 224, 224), None)
     """
     if text is None:
-        return None if model.endswith(GRAPH_FILES) else (1, 3, 224, 224)
+        return None
     shape = parse_ints(text, "input")
     if len(shape) < 3:
         raise UsageError(f"--input {text!r}: give N x C x spatial sizes, e.g. 1x3x224x224")

@@ -77,7 +77,7 @@ def _model_sizes(model: str, input_shape: str | None, span: tuple[int, int], fmt
     from stridekit.analysis import analyze as run_analysis
     from stridekit.design import model_valid_sizes
 
-    analysis = run_analysis(model, parse_input_shape(input_shape, model))
+    analysis = run_analysis(model, parse_input_shape(input_shape))
     axes = range(len(analysis.input_shape) - 2)
     sets = [model_valid_sizes(analysis.graph, axis) for axis in axes]
     data = {

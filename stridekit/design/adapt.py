@@ -1,7 +1,9 @@
 """Fit images to a model: the nearest valid input for each image size, and its price.
 
 For every image axis the options are to pad up to the next valid size, crop down to the
-previous one, or resize to the nearest; each is priced in pixels added, lost or resampled.
+previous one, or resize to the nearest; each is priced in pixels: padding adds pixels,
+cropping loses them, and resizing resamples every pixel of the result (and changes the
+aspect ratio), so it is priced at the whole target area.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class Adaptation:
     image: tuple[int, ...]
     target: tuple[int, ...]
     action: str  # "none", "pad", "crop" or "resize"
-    pixels: int  # pixels added (pad), removed (crop) or |change in area| (resize)
+    pixels: int  # pixels added (pad), removed (crop) or resampled (resize: the whole target)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -72,5 +74,5 @@ def adapt_size(image: tuple[int, ...], sizes: list[SizeSet]) -> Adaptation:
         target = tuple(d for d in down if d is not None)
         options.append(Adaptation(image, target, "crop", area - _area(target)))
     nearest = tuple(s.nearest(n) or n for n, s in zip(image, sizes, strict=True))
-    options.append(Adaptation(image, nearest, "resize", abs(_area(nearest) - area)))
+    options.append(Adaptation(image, nearest, "resize", _area(nearest)))
     return min(options, key=lambda o: (o.pixels, o.action != "pad"))

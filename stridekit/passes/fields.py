@@ -121,7 +121,8 @@ def head_node(graph: Graph) -> Node:
     """The node whose output enters the head.
 
     That is the input of the last global op that still had spatial axes (global pooling,
-    flatten), or the graph's output if there is none.
+    flatten), or the graph's output if there is none (DESIGN.md: for DeepLab the image
+    pooling of ASPP, so the backbone's output stride and field are reported).
 
     >>> from stridekit.graph import Graph, Node
     >>> g = Graph(input_shape=(1, 3, 8, 8))

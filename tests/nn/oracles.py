@@ -57,7 +57,9 @@ def spectral_by_fft(
     """Spectral pooling the direct way: FFT, soft box mask, crop, inverse FFT (float64)."""
 
     def band(n: int, stride: float) -> tuple[torch.Tensor, torch.Tensor]:
-        k = torch.fft.fftfreq(n, dtype=torch.float64).mul(n).abs()
+        # the bins' frequencies are integers; rounding removes fftfreq's float fuzz
+        # (fftfreq(36)·36 gives 6.999… for bin 7, which then sits inside an edge at 7)
+        k = torch.fft.fftfreq(n, dtype=torch.float64).mul(n).round().abs()
         half_width = n / (2 * stride)
         keep = (k <= half_width) | (k < half_width + smoothness)
         if smoothness == 0:

@@ -1,0 +1,188 @@
+"""The torch frontend: run a model on meta tensors and record every aten op as a `Node`.
+
+`trace_torch` runs one forward pass under a `TorchDispatchMode` that sees each aten op,
+which activations it read (the input and anything computed from it) and what it wrote:
+in-place ops and writes into views update the tensor and its base, so ``relu_`` and
+views map to the op that last wrote them. Weights, buffers and tensors computed from them
+alone are constants: no nodes, but an op that consumes a parameter counts its size once.
+
+- **No copies, no real memory**: parameters and buffers are replaced by meta stand-ins
+  through `torch.func.functional_call`; the user's model is untouched and restored
+  (train/eval flags, parameters, no hooks left) whatever happens.
+- **Eval mode**: the graph is the inference graph. In train mode BatchNorm mixes the
+  batch and all positions (and refuses a batch of one after global pooling), dropout
+  draws random masks, and auxiliary heads (GoogLeNet, Inception) run: none of that is
+  the geometry users ask about. Train-only branches are therefore not traced.
+- **Names** come from `torch.utils.module_tracker.ModuleTracker`: a leaf module's single
+  op takes the module path (``layer1.0.conv1``), other ops ``path/op`` (``layer1.0/add``),
+  a module's second call ``path:1`` (``layer1.0.relu:1``), a repeated op ``path/op:1``.
+- **Cost**: FLOPs from `torch.utils.flop_counter`'s formula registry (the functions
+  `FlopCounterMode` uses, with the same decompositions), MACs = FLOPs / 2.
+- **Geometry** from the rule registry (`torch_rules`, `torch_rules_layout`), with the
+  spatial axes followed through views and permutes (`torch_layout`: ConvNeXt's Linear
+  layers on NHWC pixels are 1×1 convolutions); an op without a rule becomes ``other``
+  (global for fields) with ``attributes["unhandled"]``: see `unhandled_ops`. The
+  recording itself lives in `torch_recorder`.
+
+Data-dependent code (``.item()``, ``bool(tensor)``, ``nonzero``) cannot run on meta
+tensors; `trace_torch` then raises `ModelError` pointing to ``device="cpu"``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn.modules.module import register_module_forward_pre_hook
+from torch.utils.module_tracker import ModuleTracker
+
+from stridekit.errors import ModelError, StrideError
+from stridekit.frontends.torch_layout import standard
+from stridekit.frontends.torch_naming import assign_names, short_name
+from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
+from stridekit.frontends.torch_rules import Geometry
+from stridekit.graph import Graph, Node
+
+__all__ = ["trace_torch", "unhandled_ops"]
+
+
+def _check_shape(input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    shape = tuple(input_shape)
+    valid = all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+    if len(shape) < 2 or not valid:
+        raise ModelError(
+            f"input_shape must be (N, C, *spatial) with positive integers, got {input_shape!r}"
+        )
+    return shape
+
+
+def _stand_ins(
+    model: torch.nn.Module, device: torch.device, dtype: torch.dtype
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """Parameters and buffers on the trace device: meta stand-ins, or the user's own
+    tensors when they already live there (buffers cloned, so nothing can write to them)."""
+
+    def convert(tensor: torch.Tensor, clone: bool) -> torch.Tensor:
+        kind = dtype if tensor.is_floating_point() else tensor.dtype
+        if device.type == "meta":
+            return torch.empty_like(tensor, device=device, dtype=kind)
+        if tensor.device.type == "meta":
+            raise ModelError(
+                "the model's parameters are on the meta device; trace it with device='meta'"
+            )
+        moved = tensor.detach().to(device, kind)
+        return moved.clone() if clone and moved.data_ptr() == tensor.data_ptr() else moved
+
+    params = {name: convert(p, False) for name, p in model.named_parameters()}
+    buffers = {name: convert(b, True) for name, b in model.named_buffers()}
+    return params, buffers
+
+
+def trace_torch(
+    model: torch.nn.Module,
+    input_shape: tuple[int, ...],
+    *,
+    device: str = "meta",
+    dtype: torch.dtype = torch.float32,
+) -> Graph:
+    """Trace one forward pass of ``model`` on an input of ``input_shape`` into a `Graph`.
+
+    ``device="meta"`` (the default) allocates nothing of the input's size and never
+    touches the weights; ``device="cpu"`` (or any other device) runs real tensors, a
+    seeded random input and the model's own weights (moved only if they live elsewhere),
+    for models whose control flow reads values. ``dtype`` is the input's and the floating
+    parameters' dtype. Raises `ModelError` when the forward pass fails.
+
+    >>> from torch import nn
+    >>> net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+    ...                     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    >>> graph = trace_torch(net, (1, 3, 32, 32))
+    >>> [(n.name, n.op, n.output_shape) for n in graph.nodes[1:]]  # doctest: +NORMALIZE_WHITESPACE
+    [('0', 'conv', (1, 8, 16, 16)), ('1', 'elementwise', (1, 8, 16, 16)),
+     ('2', 'global_pool', (1, 8, 1, 1)), ('3', 'elementwise', (1, 8)), ('4', 'linear', (1, 10))]
+    >>> graph["0"].axes[0].describe(), graph["0"].params, graph["0"].flops
+    ('k=3 s=2 p=(1,1)', 224, 110592)
+    """
+    shape = _check_shape(input_shape)
+    target = torch.device(device)
+    root = type(model).__name__
+    modes = [(module, module.training) for module in model.modules()]
+    hook = None
+    tracker = ModuleTracker()
+    tracer = Tracer(len(shape) - 2, root, tracker)
+    try:
+        params, buffers = _stand_ins(model, target, dtype)
+        for tensor in params.values():
+            tracer.add_resource(tensor, tensor.numel())
+        if target.type == "meta":
+            x = torch.empty(shape, device=target, dtype=dtype)
+        else:
+            generator = torch.Generator().manual_seed(0)
+            x = torch.randn(shape, generator=generator, dtype=dtype).to(target)
+        tracer.records.append(Record("input", Geometry("input"), (), (), shape, "", 0, leaf=False))
+        tracer.sources[x] = (0, standard(shape, len(shape) - 2))
+        model.eval()
+        with torch.no_grad(), tracker:
+            hook = register_module_forward_pre_hook(tracer.enter)
+            with Recorder(tracer):
+                torch.func.functional_call(model, {**params, **buffers}, (x,))
+    except StrideError:
+        raise
+    except Exception as error:
+        where = tracer._innermost() or "the top-level forward"
+        message = f"{root}: the forward pass failed in {where}: {type(error).__name__}: {error}"
+        if tracer.current is not None:
+            message += f" (last aten op: {tracer.current})"
+        if target.type == "meta" and (
+            "meta" in str(error) or isinstance(error, NotImplementedError)
+        ):
+            message += (
+                ". Meta tensors have shapes but no values, so code that reads values "
+                "(.item(), bool(tensor), nonzero, data-dependent control flow) cannot run "
+                "on them; trace with real tensors instead: device='cpu' (CLI: --device cpu)"
+            )
+        raise ModelError(message) from None
+    finally:
+        if hook is not None:
+            hook.remove()
+        for module, training in modes:
+            module.training = training
+    return _build(tracer.records, shape, root)
+
+
+def _build(records: list[Record], shape: tuple[int, ...], name: str) -> Graph:
+    graph = Graph(input_shape=shape, name=name)
+    names = assign_names(
+        [(r.module, r.call, r.leaf, short_name(r.geometry.kind, r.target)) for r in records[1:]]
+    )
+    names.insert(0, "input")
+    for record, node_name in zip(records[1:], names[1:], strict=True):
+        attributes: dict[str, object] = dict(record.geometry.notes)
+        if record.unhandled:
+            attributes["unhandled"] = True
+        graph.add(
+            Node(
+                node_name,
+                record.geometry.kind,
+                tuple(names[i] for i in record.inputs),
+                record.input_shapes,
+                record.output_shape,
+                axes=record.geometry.axes,
+                params=record.params,
+                flops=record.flops,
+                macs=record.flops // 2,  # the formulas count a multiply-add as 2 FLOPs
+                activation_bytes=record.activation_bytes,
+                module=record.module,
+                target=record.target,
+                attributes=attributes,
+            )
+        )
+    return graph
+
+
+def unhandled_ops(graph: Graph) -> list[str]:
+    """The aten ops of a traced graph that no geometry rule knows (treated as global).
+
+    >>> from torch import nn
+    >>> unhandled_ops(trace_torch(nn.Conv2d(3, 4, 3), (1, 3, 8, 8)))
+    []
+    """
+    return sorted({node.target for node in graph.nodes if node.attributes.get("unhandled")})

@@ -1,0 +1,78 @@
+"""The doctor and the size solver on real torch models, against independent checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from stridekit.analysis import analyze
+from stridekit.design import model_valid_sizes
+from stridekit.doctor import Severity, doctor
+from stridekit.errors import StrideError
+
+
+def test_resnet50_at_224_drops_no_real_pixel() -> None:
+    report = doctor(analyze(torchvision.models.resnet50(), (1, 3, 224, 224)))
+    assert [f for f in report.findings if f.code == "dropped-pixels"] == []
+    assert report.exit_code == 0
+    # the 1x1 stride-2 shortcuts skip odd pixels the main path reads: gaps, as info
+    gaps = [f for f in report.findings if f.code == "gaps"]
+    assert gaps and all(f.severity == Severity.info for f in gaps)
+    assert {f.node.split(".")[0] for f in gaps} == {"layer2", "layer3", "layer4"}
+
+
+def test_three_by_three_stride_two_conv_drops_one_row_and_column() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1))
+    found = doctor(analyze(model, (1, 3, 224, 224)), select=["dropped-pixels"]).findings
+    assert [(f.data["axes"], f.data["count"], f.data["sides"]) for f in found] == [
+        ([0, 1], 1, {"start": 0, "end": 1, "interior": 0})
+    ]
+
+
+class TwoBranch(nn.Module):
+    """A strided main path and a pooled shortcut, merged by add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, 4, 3, stride=2)
+        self.main = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.short = nn.MaxPool2d(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        return self.main(x) + self.short(x)
+
+
+MODELS = {
+    "vgg_like": lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.MaxPool2d(2),
+    ),
+    "unpadded": lambda: nn.Sequential(nn.Conv2d(1, 4, 3, stride=2), nn.Conv2d(4, 4, 3, stride=2)),
+    "two_branch": TwoBranch,
+}
+
+
+def brute_force_valid(model: nn.Module, n: int) -> bool:
+    """Trace the model at size n; valid iff it runs, no tensor drops a real pixel, and the
+    branches of each merge have equal shapes (not merely broadcastable, as 2x2 + 1x1 is)."""
+    try:
+        analysis = analyze(model, (1, 1, n, n))
+    except (StrideError, RuntimeError):
+        return False
+    merges = [r for r in analysis.layers if r.op in ("add", "mul", "concat")]
+    if any(len({shape[2:] for shape in r.input_shapes}) > 1 for r in merges):
+        return False
+    return not doctor(analysis, select=["dropped-pixels"]).findings
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_sizes_match_brute_force(name: str) -> None:
+    model = MODELS[name]()
+    sizes = model_valid_sizes(analyze(model, (1, 1, 66, 66)).graph)  # 66: every model runs
+    expected = [n for n in range(1, 41) if brute_force_valid(model, n)]
+    assert sizes.between(1, 40) == expected, sizes.closed_form()
