@@ -75,7 +75,7 @@ def _table(
 
 def _model_sizes(model: str, input_shape: str | None, span: tuple[int, int], fmt: Format) -> None:
     from stridekit.analysis import analyze as run_analysis
-    from stridekit.design import model_valid_sizes
+    from stridekit.passes import model_valid_sizes
 
     analysis = run_analysis(model, parse_input_shape(input_shape))
     axes = range(len(analysis.input_shape) - 2)

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
+from stridekit.errors import StrideError
 from stridekit.geometry import Window
 from stridekit.graph import GLOBAL_OPS, Node
-from stridekit.passes import head_node
+from stridekit.passes import head_node, model_valid_sizes
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -50,6 +51,21 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
             yield axis, n, sorted(unread)
 
 
+def _nearest_inputs(analysis: Analysis, axis: int) -> str:
+    """The model input sizes nearest the current one at which nothing is dropped."""
+    try:
+        valid = model_valid_sizes(analysis.graph, axis)
+    except StrideError:
+        return ""
+    n = analysis.input_shape[2 + axis]
+    below = valid.between(max(1, n - valid.period), n)
+    above = valid.between(n, n + valid.period)
+    sizes = sorted({*below[-1:], *above[:1]})
+    if not sizes:
+        return ""
+    return f"; model inputs {' or '.join(map(str, sizes))} on axis {axis} drop nothing"
+
+
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
     consumers = analysis.graph.consumers()
@@ -61,14 +77,14 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
             sides = _sides(unread, n)
             reader = readers[0]
             window = reader.axes[axis] if reader.axes else None
-            fix = "pad or crop the input so every window fits"
+            fix = "pad or crop the input so every window fits" + _nearest_inputs(analysis, axis)
             if isinstance(window, Window) and sides["end"] and len(readers) == 1:
                 extra = sides["end"]
                 fix = (
-                    f"give {reader.name} padding ({window.pad_lo}, {window.pad_hi + extra}) on "
-                    f"axis {axis}, or a tensor of {n - extra} or "
-                    f"{n + window.stride - window.remainder(n)} pixels; "
-                    "`stridekit sizes MODEL` lists the input sizes that drop nothing"
+                    f"give layer {reader.name} padding ({window.pad_lo}, "
+                    f"{window.pad_hi + extra}) on axis {axis}, or a tensor of {n - extra} or "
+                    f"{n + window.stride - window.remainder(n)} pixels"
+                    + _nearest_inputs(analysis, axis)
                 )
             where = ", ".join(f"{count} at the {side}" for side, count in sides.items() if count)
             formula = f" ({window.formula(n)})" if isinstance(window, Window) else ""
@@ -76,7 +92,8 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
                 "dropped-pixels",
                 Severity.warning,
                 reader.name if len(readers) == 1 else node.name,
-                f"{len(unread)} of {n} real pixels on axis {axis} of {node.name}'s output are "
+                f"{len(unread)} of {n} real pixels on axis {axis} of "
+                f"{'the input' if node.op == 'input' else repr(node.name) + ' output'} are "
                 f"never read ({where}){formula}",
                 fix,
                 {

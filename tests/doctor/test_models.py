@@ -8,9 +8,9 @@ import torchvision
 from torch import nn
 
 from stridekit.analysis import analyze
-from stridekit.design import model_valid_sizes
 from stridekit.doctor import Severity, doctor
 from stridekit.errors import StrideError
+from stridekit.passes import model_valid_sizes
 
 
 def test_resnet50_at_224_drops_no_real_pixel() -> None:
@@ -29,6 +29,8 @@ def test_three_by_three_stride_two_conv_drops_one_row_and_column() -> None:
     assert [(f.data["axes"], f.data["count"], f.data["sides"]) for f in found] == [
         ([0, 1], 1, {"start": 0, "end": 1, "interior": 0})
     ]
+    # (223 − 3) mod 2 = 0 and (225 − 3) mod 2 = 0: the nearest inputs that drop nothing
+    assert "padding (0, 1)" in found[0].fix and "model inputs 223 or 225" in found[0].fix
 
 
 class TwoBranch(nn.Module):
