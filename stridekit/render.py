@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -160,14 +160,35 @@ def render_text(
 
 
 def analysis_markdown(analysis: Analysis, depth: int | None = None, ops: str = "main") -> str:
-    """A Markdown table with the totals below it."""
-    shape = "x".join(str(s) for s in analysis.input_shape)
-    lines = [f"## {analysis.model} at {shape}", "", "| " + " | ".join(COLUMNS) + " |"]
-    lines.append(
-        "|" + "|".join("---:" if c in ("params", "MACs") else "---" for c in COLUMNS) + "|"
-    )
-    for row in display_rows(analysis, depth, ops):
-        lines.append("| " + " | ".join(_cells(row)) + " |")
-    lines.append("")
-    lines += [f"- {line}" for line in _totals_lines(analysis)]
-    return "\n".join(lines) + "\n"
+    """The analysis table and its totals as Markdown."""
+    return to_markdown(analysis_table(analysis, depth, ops)) + "\n"
+
+
+def to_markdown(renderable: RenderableType) -> str:
+    """A rich `Table` as a Markdown table (title as a heading); groups in order; text as is.
+
+    >>> table = Table(title="sizes")
+    >>> table.add_column("n"); table.add_row("224")
+    >>> print(to_markdown(Group(table, Text("done"))))
+    ### sizes
+    <BLANKLINE>
+    | n |
+    |---|
+    | 224 |
+    <BLANKLINE>
+    done
+    """
+    if isinstance(renderable, Table):
+        columns = renderable.columns
+        header = [str(c.header) for c in columns]
+        cells = [[str(cell) for cell in c.cells] for c in columns]
+        lines = []
+        if renderable.title:
+            lines += [f"### {renderable.title}", ""]
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in zip(*cells, strict=True)]
+        return "\n".join(lines)
+    if isinstance(renderable, Group):
+        return "\n\n".join(to_markdown(r) for r in renderable.renderables)
+    return str(renderable)

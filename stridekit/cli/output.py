@@ -7,8 +7,9 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Any
 
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console, RenderableType
+
+from stridekit.render import to_markdown
 
 
 class Format(StrEnum):
@@ -33,21 +34,3 @@ def emit(fmt: Format, data: dict[str, Any], table: Callable[[], list[RenderableT
     out = console()
     for renderable in table():
         out.print(renderable)
-
-
-def to_markdown(renderable: RenderableType) -> str:
-    """A rich `Table` as a Markdown table (title as a heading); anything else as text."""
-    if isinstance(renderable, Table):
-        columns = renderable.columns
-        header = [str(c.header) for c in columns]
-        cells = [[str(cell) for cell in c.cells] for c in columns]
-        lines = []
-        if renderable.title:
-            lines += [f"### {renderable.title}", ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join("---" for _ in header) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in zip(*cells, strict=True)]
-        return "\n".join(lines)
-    if isinstance(renderable, Group):
-        return "\n\n".join(to_markdown(r) for r in renderable.renderables)
-    return str(renderable)
