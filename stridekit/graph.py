@@ -130,6 +130,23 @@ class Node:
     def spatial_shape(self) -> tuple[int, ...]:
         return tuple(self.output_shape[2:])
 
+    def added_padding(self, axis: int) -> tuple[int, int]:
+        """Pixels a ``pad`` node adds before and after its input on ``axis``; else (0, 0).
+
+        >>> pad = Node("pad", "pad", ("input",), ((1, 1, 8),), (1, 1, 11),
+        ...            axes=(Resample.shift(-1),))
+        >>> pad.added_padding(0)
+        (1, 2)
+        """
+        if self.op != "pad" or not self.axes or not self.input_shapes:
+            return (0, 0)
+        rule = self.axes[axis]
+        if not isinstance(rule, Resample) or rule.scale != 1 or rule.start.denominator != 1:
+            return (0, 0)
+        lo = int(-rule.start)
+        hi = self.output_shape[2 + axis] - self.input_shapes[0][2 + axis] - lo
+        return (max(lo, 0), max(hi, 0))
+
     @property
     def windows(self) -> tuple[Window, ...] | None:
         """The per-axis Windows, when every axis is a Window."""

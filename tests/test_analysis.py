@@ -79,3 +79,34 @@ def test_bad_input_raises_stride_errors(
 ) -> None:
     with pytest.raises(error):
         stridekit.analyze(model, size)
+
+
+def _stride_layers() -> dict[str, nn.Module]:
+    from stridekit.nn import (
+        BlurPool2d,
+        Conv2dSame,
+        DiffStride2d,
+        SpaceToDepth,
+        SPDConv,
+        SpectralPool2d,
+    )
+
+    return {
+        "blur_pool": BlurPool2d(4),
+        "conv_same": Conv2dSame(4, 8, 3, stride=2),
+        "diff_stride": DiffStride2d(2.5, smoothness=2.0),
+        "spd_conv": SPDConv(4, 8, 3),
+        "space_to_depth": SpaceToDepth(2),
+        "spectral_pool": SpectralPool2d(2.0),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_stride_layers()))
+def test_analysis_knows_every_stride_layer(name: str) -> None:
+    layer = _stride_layers()[name]
+    model = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), layer)
+    analysis = stridekit.analyze(model, (1, 4, 30, 30))
+    eager = model(torch.zeros(1, 4, 30, 30))
+    assert analysis.layers[-1].output_shape == tuple(eager.shape)
+    assert analysis.total_params == sum(p.numel() for p in model.parameters())
+    assert "forward" not in vars(layer)  # the trace's stand-in forward is gone again

@@ -39,7 +39,12 @@ def _sides(indices: list[int], n: int) -> dict[str, int]:
     return {"start": start, "end": end, "interior": len(indices) - start - end}
 
 
-def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, list[int]]]:
+def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, list[int], int]]:
+    """Per axis: the real pixels of ``node``'s output that none of its readers reads.
+
+    Pixels a ``pad`` node added are padding (reading them or not is harmless): the real
+    ones are re-indexed from 0. Yields (axis, tensor size, unread real pixels, real size).
+    """
     for axis, n in enumerate(node.spatial_shape):
         windows = _window_readers(readers, axis)
         if not windows:
@@ -47,8 +52,10 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
         unread = set(windows[0].unread(n).real)
         for window in windows[1:]:
             unread &= set(window.unread(n).real)
-        if unread:
-            yield axis, n, sorted(unread)
+        lo, hi = node.added_padding(axis)
+        real = sorted(i - lo for i in unread if lo <= i < n - hi)
+        if real:
+            yield axis, n, real, n - lo - hi
 
 
 def _nearest_inputs(analysis: Analysis, axis: int) -> str:
@@ -73,8 +80,8 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
         readers = consumers[node.name]
         if not readers or len(node.output_shape) <= 2:
             continue
-        for axis, n, unread in _unread_by_all(node, readers):
-            sides = _sides(unread, n)
+        for axis, n, unread, real_size in _unread_by_all(node, readers):
+            sides = _sides(unread, real_size)
             reader = readers[0]
             window = reader.axes[axis] if reader.axes else None
             fix = "pad or crop the input so every window fits" + _nearest_inputs(analysis, axis)
@@ -92,13 +99,13 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
                 "dropped-pixels",
                 Severity.warning,
                 reader.name if len(readers) == 1 else node.name,
-                f"{len(unread)} of {n} real pixels on axis {axis} of "
+                f"{len(unread)} of {real_size} real pixels on axis {axis} of "
                 f"{'the input' if node.op == 'input' else repr(node.name) + ' output'} are "
                 f"never read ({where}){formula}",
                 fix,
                 {
                     "axis": axis,
-                    "size": n,
+                    "size": real_size,
                     "count": len(unread),
                     "sides": sides,
                     "tensor": node.name,
@@ -120,7 +127,7 @@ def gaps(analysis: Analysis) -> Iterator[Finding]:
             source = sources[node.inputs[0]]
             siblings = [r for r in consumers[source.name] if r is not node]
             covered = bool(siblings) and not any(
-                a == axis for a, _, _ in _unread_by_all(source, consumers[source.name])
+                a == axis for a, _, _, _ in _unread_by_all(source, consumers[source.name])
             )
             yield Finding(
                 "gaps",

@@ -30,6 +30,9 @@ tensors; `trace_torch` then raises `ModelError` pointing to ``device="cpu"``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch.nn.modules.module import register_module_forward_pre_hook
 from torch.utils.module_tracker import ModuleTracker
@@ -76,6 +79,31 @@ def _stand_ins(
     return params, buffers
 
 
+@contextmanager
+def _static_forwards(model: torch.nn.Module) -> Iterator[None]:
+    """Layers whose output shape depends on a parameter's *value* (DiffStride2d) cannot
+    run on meta stand-ins; such a layer offers ``stridekit_static_forward()``, a forward
+    with the same shape and dependencies at its current values, used for the trace only.
+    The instances' own ``forward`` attributes are restored afterwards."""
+    patched: list[tuple[torch.nn.Module, object]] = []
+    try:
+        for module in model.modules():
+            static = getattr(module, "stridekit_static_forward", None)
+            if callable(static):
+                patched.append((module, module.__dict__.get("forward", _MISSING)))
+                module.forward = static()
+        yield
+    finally:
+        for module, previous in patched:
+            if previous is _MISSING:
+                del module.forward
+            else:
+                setattr(module, "forward", previous)  # noqa: B010 (an instance attribute)
+
+
+_MISSING = object()
+
+
 def trace_torch(
     model: torch.nn.Module,
     input_shape: tuple[int, ...],
@@ -120,7 +148,7 @@ def trace_torch(
         tracer.records.append(Record("input", Geometry("input"), (), (), shape, "", 0, leaf=False))
         tracer.sources[x] = (0, standard(shape, len(shape) - 2))
         model.eval()
-        with torch.no_grad(), tracker:
+        with torch.no_grad(), tracker, _static_forwards(model):
             hook = register_module_forward_pre_hook(tracer.enter)
             with Recorder(tracer):
                 torch.func.functional_call(model, {**params, **buffers}, (x,))
@@ -145,10 +173,18 @@ def trace_torch(
             hook.remove()
         for module, training in modes:
             module.training = training
-    return _build(tracer.records, shape, root)
+    # layers that low-pass before they subsample (BlurPool2d) say so with a class flag
+    antialiased = {
+        name
+        for name, module in model.named_modules()
+        if getattr(module, "stridekit_antialiased", False)
+    }
+    return _build(tracer.records, shape, root, antialiased)
 
 
-def _build(records: list[Record], shape: tuple[int, ...], name: str) -> Graph:
+def _build(
+    records: list[Record], shape: tuple[int, ...], name: str, antialiased: set[str]
+) -> Graph:
     graph = Graph(input_shape=shape, name=name)
     names = assign_names(
         [(r.module, r.call, r.leaf, short_name(r.geometry.kind, r.target)) for r in records[1:]]
@@ -158,6 +194,8 @@ def _build(records: list[Record], shape: tuple[int, ...], name: str) -> Graph:
         attributes: dict[str, object] = dict(record.geometry.notes)
         if record.unhandled:
             attributes["unhandled"] = True
+        if record.module in antialiased:
+            attributes["antialiased"] = True
         graph.add(
             Node(
                 node_name,

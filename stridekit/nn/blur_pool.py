@@ -132,6 +132,9 @@ class BlurPool2d(nn.Module):
 
     filter: torch.Tensor
 
+    # stridekit's doctor reads this: the layer low-passes before it subsamples
+    stridekit_antialiased = True
+
     def __init__(
         self,
         channels: int | None,

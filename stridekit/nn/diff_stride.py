@@ -31,14 +31,19 @@ torch.Size([1, 8, 35, 35])
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 
 from stridekit.errors import InvalidWindowError, ModelError, OutputSizeError, UnsupportedError
 from stridekit.geometry.spectral import spectral_output_size
-from stridekit.nn.spectral_pool import _check_smoothness, apply_axis_operators, axis_operator
+from stridekit.nn.spectral_pool import (
+    _check_smoothness,
+    apply_axis_operators,
+    axis_operator,
+    spectral_pool2d,
+)
 
 
 def effective_stride(stride: torch.Tensor) -> torch.Tensor:
@@ -103,6 +108,9 @@ class DiffStride2d(nn.Module):
     stridekit.errors.InvalidWindowError: DiffStride2d: init_stride must be finite numbers >= 1, got 0.5
     """  # noqa: E501
 
+    # stridekit's doctor reads this: the layer low-passes before it subsamples
+    stridekit_antialiased = True
+
     def __init__(
         self,
         init_stride: float | Sequence[float] = 2.0,
@@ -138,6 +146,29 @@ class DiffStride2d(nn.Module):
                 "(SpectralPool2d exports as two MatMuls)"
             )
         return diff_stride2d(x, self.strides, self.smoothness)
+
+    def stridekit_static_forward(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The layer frozen at its current strides, for shape-only tracing.
+
+        stridekit's analysis runs models on meta tensors, where the stride's value cannot
+        be read; it calls this method first (with real parameters) and traces the returned
+        forward instead: the `SpectralPool2d` that `freeze_strides` would give, with the
+        same output size, the same ops (so the same FLOPs) and a dependency on the stride
+        parameter (so the parameter count stays right).
+
+        >>> import torch
+        >>> layer = DiffStride2d(2.0, smoothness=4.0)
+        >>> layer.stridekit_static_forward()(torch.zeros(1, 8, 56, 56)).shape
+        torch.Size([1, 8, 35, 35])
+        """
+        strides = self.effective_strides()
+        smoothness = self.smoothness
+
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            frozen = spectral_pool2d(x, strides, smoothness)
+            return frozen + self.strides.sum().to(frozen.dtype) * 0  # keeps the parameter
+
+        return forward
 
     def effective_strides(self) -> tuple[float, float]:
         """The strides in use, ``max(S, 1)`` per axis, as floats (height, width)."""

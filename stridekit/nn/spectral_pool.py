@@ -139,6 +139,9 @@ class SpectralPool2d(nn.Module):
     SpectralPool2d(stride=(2.5, 2.0), smoothness=4.0)
     """
 
+    # stridekit's doctor reads this: the layer low-passes before it subsamples
+    stridekit_antialiased = True
+
     def __init__(self, stride: float | Sequence[float] = 2.0, smoothness: float = 0.0) -> None:
         super().__init__()
         name = type(self).__name__

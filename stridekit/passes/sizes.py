@@ -75,7 +75,9 @@ def _valid(graph: Graph, axis: int, n: int) -> bool | None:
                 windows = []
                 break
             windows.append(rule)
-        if windows and min(w.dropped_end(size) for w in windows) > 0:
+        # the pixels a pad node added at the end are padding: leaving them unread is fine
+        allowed = graph[name].added_padding(axis)[1]
+        if windows and min(w.dropped_end(size) for w in windows) > allowed:
             return False
     return True
 

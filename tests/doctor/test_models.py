@@ -78,3 +78,28 @@ def test_model_sizes_match_brute_force(name: str) -> None:
     sizes = model_valid_sizes(analyze(model, (1, 1, 66, 66)).graph)  # 66: every model runs
     expected = [n for n in range(1, 41) if brute_force_valid(model, n)]
     assert sizes.between(1, 40) == expected, sizes.closed_form()
+
+
+@pytest.mark.parametrize(
+    ("pad", "dropped"),
+    [
+        ((1, 2, 1, 2), None),  # 64 + 3 = 67: windows end at 65, index 66 is padding
+        ((1, 0, 1, 0), (1, 64)),  # 64 + 1 = 65: windows end at 63, real pixel 63 unread
+    ],
+)
+def test_padding_added_by_a_pad_layer_is_never_dropped(
+    pad: tuple[int, int, int, int], dropped: tuple[int, int] | None
+) -> None:
+    model = nn.Sequential(nn.ZeroPad2d(pad), nn.Conv2d(3, 8, 4, stride=2))
+    found = doctor(analyze(model, (1, 3, 64, 64)), select=["dropped-pixels"]).findings
+    assert [(f.data["count"], f.data["size"]) for f in found] == ([dropped] if dropped else [])
+
+
+def test_antialiased_resnet18_has_no_aliasing_and_drops_nothing() -> None:
+    from stridekit.nn import antialias
+
+    model = antialias(torchvision.models.resnet18())
+    report = doctor(analyze(model, (1, 3, 64, 64)))
+    assert {f.code for f in report.findings} & {"aliasing", "dropped-pixels"} == set()
+    plain = doctor(analyze(torchvision.models.resnet18(), (1, 3, 64, 64)), select=["aliasing"])
+    assert len(plain.findings) == 8  # conv1, maxpool, and conv1 + downsample of layers 2-4
