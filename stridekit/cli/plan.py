@@ -25,7 +25,8 @@ def _tables(
     template: list[Layer], plans: list[Plan], findings: list[list[Finding]], size: int
 ) -> list[RenderableType]:
     ranking = Table(title=f"{len(plans)} plans for {len(template)} layers at {size}")
-    for column in ("rank", "strides", "dilations", "output", "stride", "rf", "MACs", "findings"):
+    columns = ("rank", "strides", "dilations", "paddings", "output", "stride", "rf", "FLOPs")
+    for column in (*columns, "findings"):
         ranking.add_column(column)
     for rank, (p, found) in enumerate(zip(plans, findings, strict=True), 1):
         warnings = sum(f.severity.rank >= 1 for f in found)
@@ -33,10 +34,11 @@ def _tables(
             str(rank),
             " ".join(str(s.stride) for s in p.steps),
             " ".join(str(s.dilation) for s in p.steps),
+            " ".join(str(s.padding) for s in p.steps),
             str(p.output_size),
             str(p.output_stride),
             str(p.rf),
-            human(p.macs),
+            human(2 * p.macs),
             f"{warnings} warnings, {len(found) - warnings} info",
         )
     best = Table(title="best plan, layer by layer")
@@ -85,6 +87,14 @@ def plan_command(
     output_size: int = typer.Option(None, "--output-size", help="Target output size."),
     min_rf: int = typer.Option(None, "--min-rf", help="Minimum receptive field."),
     max_macs: float = typer.Option(None, "--max-macs", help="Largest MACs allowed (e.g. 2e9)."),
+    max_flops: float = typer.Option(
+        None, "--max-flops", help="Largest FLOPs allowed (2 per multiply-accumulate)."
+    ),
+    paddings: str = typer.Option(
+        "same",
+        "--paddings",
+        help="Paddings to try: same ((e-1)//2 each side), valid, or same,valid.",
+    ),
     dilations: str = typer.Option(None, "--dilations", help="Dilations to try, e.g. 1x2x4."),
     top: int = typer.Option(5, "--top", help="How many plans to show."),
     write_spec: Path = typer.Option(None, "--write-spec", help="Write the best plan as a spec."),
@@ -102,12 +112,16 @@ def plan_command(
     if task is None and output_stride is None and output_size is None:
         raise UsageError("give a --task, or an --output-stride or --output-size to plan for")
     base = task_constraints(task, size) if task else Constraints()
+    if max_macs is not None and max_flops is not None:
+        raise UsageError("give --max-macs or --max-flops, not both")
+    budget = max_macs if max_macs is not None else (max_flops / 2 if max_flops else None)
     constraints = with_overrides(
         base,
         output_stride=output_stride,
         output_size=output_size,
         min_rf=min_rf,
-        max_macs=int(max_macs) if max_macs is not None else None,
+        max_macs=int(budget) if budget is not None else None,
+        paddings=tuple(p.strip() for p in paddings.split(",")),
         dilations=parse_ints(dilations, "dilations") if dilations else None,
     )
     plans = plan(layers, size, constraints, input_channels=channels, top=top)

@@ -40,6 +40,7 @@ class Constraints:
     levels: tuple[int, ...] = ()  # cumulative strides that must appear (detection)
     strides: tuple[int, ...] = (1, 2, 3, 4)
     dilations: tuple[int, ...] = (1,)
+    paddings: tuple[str, ...] = ("same",)  # "same": (e − 1)//2 each side; "valid": none
     allow_gaps: bool = False  # strides larger than the window skip pixels
     space_to_depth: bool = False  # downsample by space-to-depth + stride-1 conv (SPD-Conv)
 
@@ -116,28 +117,30 @@ def _prune(partials: Iterable[_Partial], keep: int) -> list[_Partial]:
     return kept
 
 
+PADDINGS = ("same", "valid")
+
+
 def _advance(
     partial: _Partial,
     layer: Layer,
     c_in: int,
     n: int,
     jump: int,
-    stride: int,
-    dilation: int,
-    allow_gaps: bool,
-    space_to_depth: bool,
+    choice: tuple[int, int, str],
+    c: Constraints,
 ) -> tuple[int, int, _Partial] | None:
+    stride, dilation, padding = choice
     extent = dilation * (layer.kernel - 1) + 1
-    pad = (extent - 1) // 2
-    spd = space_to_depth and stride > 1
+    pad = (extent - 1) // 2 if padding == "same" else 0
+    spd = c.space_to_depth and stride > 1
     if spd:
         # SPD-Conv: n → n/s pixels with s²·c channels, then a stride-1 conv; no pixel lost
         if n % stride:
             return None
-        out = n // stride
+        out = (n // stride + 2 * pad - extent) + 1
         macs = out * out * layer.kernel * layer.kernel * c_in * stride * stride * layer.channels
     else:
-        if stride > extent and not allow_gaps:
+        if stride > extent and not c.allow_gaps:
             return None
         out = (n + 2 * pad - extent) // stride + 1
         macs = out * out * layer.kernel * layer.kernel * c_in * layer.channels
@@ -172,6 +175,11 @@ def plan(
     """
     if not template:
         raise StrideError("the template has no layers")
+    unknown = set(constraints.paddings) - set(PADDINGS)
+    if unknown or not constraints.paddings:
+        raise StrideError(
+            f"paddings must be among {', '.join(PADDINGS)}, got {constraints.paddings}"
+        )
     if input_size < 1:
         raise StrideError(f"input size must be >= 1, got {input_size}")
     target = constraints.output_stride
@@ -185,19 +193,14 @@ def plan(
             for stride in constraints.strides:
                 if target is not None and target % (jump * stride):
                     continue  # the jump only grows: it must stay a divisor of the target
-                for dilation in constraints.dilations:
+                choices = [
+                    (stride, dilation, padding)
+                    for dilation in constraints.dilations
+                    for padding in constraints.paddings
+                ]
+                for choice in choices:
                     for partial in partials:
-                        moved = _advance(
-                            partial,
-                            layer,
-                            c_in,
-                            n,
-                            jump,
-                            stride,
-                            dilation,
-                            constraints.allow_gaps,
-                            constraints.space_to_depth,
-                        )
+                        moved = _advance(partial, layer, c_in, n, jump, choice, constraints)
                         if moved is None:
                             continue
                         out, new_jump, new = moved

@@ -52,3 +52,22 @@ def test_plan_errors_are_one_line(
     assert main(argv.split()) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and fragment in err
+
+
+def test_plan_budget_in_flops_is_twice_the_macs(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = [
+        "plan",
+        "--template",
+        "plain4",
+        "--input",
+        "32",
+        "--output-stride",
+        "4",
+        "--format",
+        "json",
+    ]
+    assert main(argv) == 0
+    macs = json.loads(capsys.readouterr().out)["plans"][0]["macs"]
+    assert main([*argv, "--max-flops", str(2 * macs)]) == 0  # exactly at the budget: fits
+    assert main([*argv, "--max-flops", str(2 * macs - 2)]) == 2
+    assert "over)" in capsys.readouterr().err

@@ -12,15 +12,15 @@ def exhaustive(
 ) -> tuple[int, tuple[int, ...]] | None:
     """(MACs, strides + dilations) of the cheapest plan meeting ``c``, or None."""
     best: tuple[int, tuple[int, ...]] | None = None
-    choices = list(itertools.product(c.strides, c.dilations))
+    choices = list(itertools.product(c.strides, c.dilations, c.paddings))
     for combo in itertools.product(choices, repeat=len(template)):
         n, jump, rf, macs, c_in, levels, ok = size, 1, 1, 0, channels, set(), True
-        for layer, (stride, dilation) in zip(template, combo, strict=True):
+        for layer, (stride, dilation, padding) in zip(template, combo, strict=True):
             extent = dilation * (layer.kernel - 1) + 1
             if stride > extent and not c.allow_gaps:
                 ok = False
                 break
-            pad = (extent - 1) // 2
+            pad = (extent - 1) // 2 if padding == "same" else 0
             n = (n + 2 * pad - extent) // stride + 1  # PyTorch's output size
             if n < 1:
                 ok = False
@@ -39,5 +39,5 @@ def exhaustive(
             and set(c.levels) <= levels
         )
         if ok and (best is None or macs < best[0]):
-            best = (macs, tuple(x for pair in combo for x in pair))
+            best = (macs, tuple(x for choice in combo for x in choice[:2]))
     return best

@@ -24,6 +24,7 @@ CONSTRAINTS = {
     "dilated_stride2_rf": Constraints(output_stride=2, min_rf=30, dilations=(1, 2)),
     "levels": Constraints(output_stride=8, levels=(2, 4, 8)),
     "gaps_allowed": Constraints(output_stride=16, allow_gaps=True),
+    "valid_or_same_size_9": Constraints(output_size=9, paddings=("same", "valid")),
 }
 
 
