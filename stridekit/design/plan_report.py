@@ -81,7 +81,7 @@ def plan_spec(
     layers: list[dict[str, Any]] = []
     for layer, step in zip(template, plan.steps, strict=True):
         if step.space_to_depth:
-            layers.append({"type": "space_to_depth", "block": step.stride})
+            layers.append({"type": "space_to_depth", "factor": step.stride})
         layers.append(
             {
                 "type": "conv",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+from pathlib import Path
+
 import pytest
 import yaml
 
+import stridekit
 from stridekit.design.plan import Constraints, Infeasible, Layer, plan
 from stridekit.design.plan_report import plan_findings, plan_spec
 from stridekit.design.presets import family, task_constraints
@@ -96,3 +100,15 @@ def test_spec_round_trip_has_the_plan_windows() -> None:
     assert [Window(c["kernel"], c["stride"], c["dilation"], c["padding"]) for c in convs] == [
         Window(w.kernel, w.stride, w.dilation, w.padding) for w in best.windows(layers)
     ]
+
+
+@pytest.mark.parametrize("space_to_depth", [False, True])
+def test_plan_spec_reads_back_into_the_same_network(tmp_path: Path, space_to_depth: bool) -> None:
+    layers = [Layer(3, 8)] * 4
+    best = plan(layers, 32, Constraints(output_stride=4, space_to_depth=space_to_depth))[0]
+    path = tmp_path / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan_spec(layers, best, 32)))
+    analysis = stridekit.analyze(str(path), None)
+    assert analysis.output_stride == (Fraction(4),) * 2
+    assert analysis.receptive_field == (Fraction(best.rf),) * 2
+    assert analysis.total_macs == best.macs
