@@ -149,6 +149,7 @@ class Analysis:
     field_result: FieldResult
     layers: list[LayerRecord] = field(default_factory=list)
     model: str = "model"
+    declared_params: int | None = None  # the module's own parameter count, when known
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -179,6 +180,14 @@ class Analysis:
         return sum(r.params for r in self.layers)
 
     @property
+    def unused_params(self) -> int:
+        """Parameters the model declares but the traced forward never used (e.g. an
+        auxiliary head that only runs in training); 0 when unknown."""
+        if self.declared_params is None:
+            return 0
+        return self.declared_params - self.total_params
+
+    @property
     def total_flops(self) -> int:
         return sum(r.flops for r in self.layers)
 
@@ -202,6 +211,7 @@ class Analysis:
             "receptive_field": self.receptive_field,
             "local_receptive_field": self.local_receptive_field,
             "head": self.head.name,
+            "unused_params": self.unused_params,
         }
 
     def rows(self) -> list[dict[str, Any]]:
@@ -291,4 +301,6 @@ def analyze(
     from stridekit.frontends.torch import trace_torch
 
     graph = trace_torch(model, tuple(input_size), device=device)
-    return analyze_graph(graph, type(model).__name__)
+    analysis = analyze_graph(graph, type(model).__name__)
+    analysis.declared_params = sum(p.numel() for p in model.parameters())
+    return analysis

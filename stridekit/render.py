@@ -119,6 +119,11 @@ def _totals_lines(analysis: Analysis) -> list[str]:
         f"output stride {_axes(analysis.output_stride)}   receptive field {rf_text}   "
         f"(at {analysis.head.name})",
     ]
+    if analysis.unused_params:
+        lines.append(
+            f"{analysis.unused_params:,} declared parameters are never used by the traced "
+            "forward (eval mode: e.g. auxiliary heads)"
+        )
     if analysis.unhandled:
         lines.append(f"ops without a rule (treated as global): {', '.join(analysis.unhandled)}")
     return lines

@@ -110,3 +110,21 @@ def test_analysis_knows_every_stride_layer(name: str) -> None:
     assert analysis.layers[-1].output_shape == tuple(eager.shape)
     assert analysis.total_params == sum(p.numel() for p in model.parameters())
     assert "forward" not in vars(layer)  # the trace's stand-in forward is gone again
+
+
+class WithAuxHead(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.aux = nn.Linear(10, 10)  # declared, never called by forward
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
+
+
+def test_unused_parameters_are_reported() -> None:
+    model = WithAuxHead()
+    analysis = stridekit.analyze(model, (1, 3, 8, 8))
+    assert analysis.total_params == 3 * 4 * 9 + 4  # the conv's weight and bias
+    assert analysis.unused_params == 10 * 10 + 10
+    assert "110 declared parameters are never used" in str(analysis)
