@@ -1,7 +1,8 @@
 """Valid input sizes from the algebra vs trying every size: time ratio, measured in one run.
 
-The closed form walks one period of residues per layer; brute force evaluates every size
-in the range through every layer. Both answers are compared before timing.
+The closed form walks one period of residues per layer; brute force (the tests' reference,
+`tests/geometry/test_solve.py`) evaluates every size in the range through every layer.
+Both answers are compared before timing.
 """
 
 from __future__ import annotations
@@ -9,10 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
+from pathlib import Path
 
-from stridekit.errors import StrideError
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from stridekit.geometry import Window, valid_input_sizes
+from tests.geometry.test_solve import brute_force_sizes
 
 CHAIN = [Window(7, 2, padding=(3, 3)), Window(3, 2, padding=(1, 1))] + [
     Window(3, 2, padding=(1, 1))
@@ -20,20 +25,7 @@ CHAIN = [Window(7, 2, padding=(3, 3)), Window(3, 2, padding=(1, 1))] + [
 
 
 def brute_force(top: int) -> list[int]:
-    valid = []
-    for n in range(1, top + 1):
-        size, ok = n, True
-        for window in CHAIN:
-            try:
-                nxt = window.output_size(size)
-            except StrideError:
-                ok = False
-                break
-            ok = ok and window.remainder(size) == 0
-            size = nxt
-        if ok:
-            valid.append(n)
-    return valid
+    return brute_force_sizes(CHAIN, "exact", top)
 
 
 def main() -> None:

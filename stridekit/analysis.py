@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from stridekit.errors import ModelError
@@ -155,9 +156,9 @@ class Analysis:
     def input_shape(self) -> tuple[int, ...]:
         return self.graph.input_shape
 
-    @property
+    @cached_property
     def head(self) -> LayerRecord:
-        """The record of the tensor that enters the head (see DESIGN.md)."""
+        """The record of the tensor that enters the head (see DESIGN.md); found once."""
         name = head_node(self.graph).name
         return next(r for r in self.layers if r.name == name)
 

@@ -235,14 +235,11 @@ class Window:
         start = i * s - lo
         return tuple(start + t * d for t in range(self.kernel))
 
-    def _tap_positions(self, n: int) -> tuple[np.ndarray, int]:
-        """All (output, tap) input coordinates, flattened, and the output size."""
-        out = self.output_size(n)
+    def _tap_positions(self, n: int) -> np.ndarray:
+        """All (output, tap) input coordinates of a forward window, flattened."""
+        starts = np.arange(self.output_size(n)) * self.stride - self.pad_lo
         offsets = np.arange(self.kernel) * self.dilation
-        if self.transposed:
-            return np.empty(0, dtype=np.int64), out
-        starts = np.arange(out) * self.stride - self.pad_lo
-        return (starts[:, None] + offsets[None, :]).ravel(), out
+        return (starts[:, None] + offsets[None, :]).ravel()
 
     def coverage(self, n: int) -> np.ndarray:
         """How many outputs read each real input pixel (length ``n``).
@@ -262,7 +259,7 @@ class Window:
                 + np.arange(self.kernel)[None, :] * self.dilation
             )
             return ((positions >= 0) & (positions < out)).sum(axis=1).astype(np.int64)
-        positions, _ = self._tap_positions(n)
+        positions = self._tap_positions(n)
         real = positions[(positions >= 0) & (positions < n)]
         np.add.at(counts, real, 1)
         return counts
@@ -279,7 +276,7 @@ class Window:
         real = tuple(int(i) for i in np.flatnonzero(coverage == 0))
         if self.transposed:
             return Unread(real=real, padding=())
-        positions, _ = self._tap_positions(n)
+        positions = self._tap_positions(n)
         read = set(positions.tolist())
         pads = [*range(-self.pad_lo, 0), *range(n, n + self.pad_hi)]
         return Unread(real=real, padding=tuple(p for p in pads if p not in read))
