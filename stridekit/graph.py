@@ -6,7 +6,7 @@ transposed conv) or a `Resample` (interpolation, pixel shuffle, padding, strided
 Tensors are ``(N, C, *spatial)``; a node with no spatial axes left (after flatten, a
 linear layer) has ``output_shape`` of length 2 or less.
 
->>> from stridekit.geometry import Window
+>>> from stridekit.geometry import Resample, Window
 >>> g = Graph(input_shape=(1, 3, 32, 32))
 >>> _ = g.add(Node("conv1", "conv", ("input",), ((1, 3, 32, 32),), (1, 8, 16, 16),
 ...            axes=(Window(3, 2, padding=(1, 1)),) * 2))
@@ -17,10 +17,9 @@ linear layer) has ``output_shape`` of length 2 or less.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from stridekit.errors import ModelError
-from stridekit.geometry import Window
+from stridekit.geometry import Resample, Window
 
 OP_KINDS: tuple[str, ...] = (
     "input",
@@ -49,56 +48,6 @@ OP_KINDS: tuple[str, ...] = (
 MERGE_OPS = frozenset({"add", "mul", "concat"})
 # ops after which every output position depends on every input position
 GLOBAL_OPS = frozenset({"global_pool", "flatten", "linear", "attention"})
-
-
-@dataclass(frozen=True)
-class Resample:
-    """Output index ``i`` reads input indices ``[i·scale + start, i·scale + stop]``.
-
-    Exact for padding (``scale 1, start = stop = −lo``) and strided slicing
-    (``x[a::s]``: ``scale s, start = stop = a``); outer bounds for interpolation.
-
-    >>> Resample.nearest(2)
-    Resample(scale=Fraction(1, 2), start=Fraction(-1, 2), stop=Fraction(0, 1))
-    """
-
-    scale: Fraction
-    start: Fraction
-    stop: Fraction
-
-    def __post_init__(self) -> None:
-        for name in ("scale", "start", "stop"):
-            object.__setattr__(self, name, Fraction(getattr(self, name)))
-
-    @classmethod
-    def nearest(cls, factor: Fraction | int) -> Resample:
-        """Nearest resampling by ``f``: output ``i`` reads ``floor(i/f)``.
-
-        ``floor(x) ≥ x − (q − 1)/q`` when ``x`` has denominator ``q`` (the denominator of
-        ``1/f`` reduced), so the outer bounds are ``[i/f − (q−1)/q, i/f]``; exact for
-        integer ``f`` (``q = f``) and for integer ``1/f`` (``q = 1``).
-        """
-        scale = 1 / Fraction(factor)
-        q = scale.denominator
-        return cls(scale, -Fraction(q - 1, q), Fraction(0))
-
-    @classmethod
-    def linear(cls, factor: Fraction | int) -> Resample:
-        """(Bi)linear, ``align_corners=False``: source ``x = (i + ½)/f − ½`` reads
-        ``floor(x)`` and ``floor(x) + 1``, inside ``[x − 1, x + 1]`` for any factor."""
-        f = Fraction(factor)
-        centre = Fraction(1, 2) / f - Fraction(1, 2)
-        return cls(1 / f, centre - 1, centre + 1)
-
-    @classmethod
-    def shift(cls, offset: int) -> Resample:
-        """Padding ``lo`` (``offset = −lo``) or cropping (``offset > 0``)."""
-        return cls(Fraction(1), Fraction(offset), Fraction(offset))
-
-    @classmethod
-    def step(cls, start: int, step: int) -> Resample:
-        """Strided slicing ``x[start::step]``."""
-        return cls(Fraction(step), Fraction(start), Fraction(start))
 
 
 AxisMap = Window | Resample

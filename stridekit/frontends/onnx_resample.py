@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from math import lcm
 
 import numpy as np
 
 from stridekit.frontends.onnx_context import Lowered, OpContext, register
+from stridekit.geometry.resample import COORDINATES, MODES, exact_scale, resize_bounds
 from stridekit.graph import AxisMap, Resample
 
 
@@ -84,10 +84,6 @@ def _slice(ctx: OpContext) -> Lowered:
     return Lowered("slice", tuple(maps) if moved else None, layout)
 
 
-def _exact(value: float) -> Fraction:
-    return Fraction(value).limit_denominator(1_000_000)
-
-
 def resample_bounds(
     n_in: int,
     n_out: int,
@@ -96,46 +92,25 @@ def resample_bounds(
     coordinate_mode: str,
     nearest_mode: str = "floor",
     antialias: bool = False,
+    fixed: bool = False,
 ) -> Resample | None:
-    """The input interval each output of a Resize reads (outer bounds), or None if unknown.
-
-    Output ``i`` samples ``x = a·i + b`` (ONNX's coordinate transformation); nearest reads
-    one pixel next to ``x``, linear two, cubic four; ``D·x`` is an integer for
-    ``D = lcm(den a, den b)``, so ``floor(x) ≥ x − (D−1)/D``.
+    """The bounds of a Resize (`stridekit.geometry.resize_bounds`), or None if unknown.
 
     >>> resample_bounds(4, 8, Fraction(2), "nearest", "asymmetric") == Resample.nearest(2)
     True
-    >>> resample_bounds(4, 8, Fraction(2), "linear", "half_pixel") == Resample.linear(2)
-    True
     """
-    if n_in == 1:
-        return Resample.nearest(n_out)  # every output reads pixel 0
-    inverse = 1 / scale
-    if coordinate_mode == "align_corners":
-        a, b = (Fraction(n_in - 1, n_out - 1) if n_out > 1 else inverse), Fraction(0)
-    elif coordinate_mode == "asymmetric":
-        a, b = inverse, Fraction(0)
-    elif coordinate_mode == "tf_half_pixel_for_nn":
-        a, b = inverse, inverse / 2
-    elif coordinate_mode in ("half_pixel", "pytorch_half_pixel", "half_pixel_symmetric"):
-        a, b = inverse, (inverse - 1) / 2
-        if coordinate_mode == "half_pixel_symmetric":
-            b += Fraction(n_in, 2) * (1 - Fraction(n_out) / (n_in * scale))
-    else:
+    if coordinate_mode not in COORDINATES or mode not in MODES:
         return None  # tf_crop_and_resize depends on the region of interest
-    slack = 1 - Fraction(1, lcm(a.denominator, b.denominator))
-    if mode == "nearest":
-        if nearest_mode == "floor":
-            return Resample(a, b - slack, b)
-        if nearest_mode == "ceil":
-            return Resample(a, b, b + slack)
-        return Resample(a, b - Fraction(1, 2), b + Fraction(1, 2))
-    taps = 1 if mode == "linear" else 2  # linear reads floor(x)..floor(x)+1, cubic −1..+2
-    if antialias and scale < 1:  # the filter is stretched by 1/scale
-        return Resample(a, b - taps * inverse, b + taps * inverse)
-    if mode == "linear" and a == inverse and b == (inverse - 1) / 2:
-        return Resample.linear(scale)  # PyTorch's bilinear: the torch frontend's bounds
-    return Resample(a, b - slack - (taps - 1), b + taps)
+    return resize_bounds(
+        scale,
+        mode,
+        coordinate_mode,
+        nearest_mode,
+        antialias=antialias,
+        n_in=n_in,
+        n_out=n_out,
+        fixed=fixed,
+    )
 
 
 @register("Resize", "Upsample")
@@ -159,9 +134,16 @@ def _resize(ctx: OpContext) -> Lowered:
     maps = []
     for d in layout:
         n_in, n_out = ctx.x_shape[d], ctx.out_shape[d]
-        scale = _exact(by_dim[d]) if d in by_dim else Fraction(n_out, n_in)
+        scale = exact_scale(by_dim[d]) if d in by_dim else Fraction(n_out, n_in)
         bounds = resample_bounds(
-            n_in, n_out, scale, mode, coordinate_mode, nearest_mode, bool(ctx.attr("antialias", 0))
+            n_in,
+            n_out,
+            scale,
+            mode,
+            coordinate_mode,
+            nearest_mode,
+            bool(ctx.attr("antialias", 0)),
+            fixed=d not in by_dim,
         )
         if bounds is None:
             return Lowered("other", attributes={"coordinate_transformation_mode": coordinate_mode})

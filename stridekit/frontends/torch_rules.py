@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from stridekit.errors import StrideError
 from stridekit.frontends.torch_layout import Layout, axis_of, resize, standard
-from stridekit.geometry import Window
+from stridekit.geometry import Window, exact_scale, resize_bounds
 from stridekit.graph import AxisMap, Resample
 
 
@@ -263,30 +263,20 @@ def _adaptive_pool(call: OpCall) -> Geometry:
     return _windowed(call, kind, [_adaptive_map(n, o) for n, o in zip(n_in, n_out, strict=True)])
 
 
-def _interpolation(call: OpCall, factor: Fraction, n: int, out: int) -> Resample:
-    """Output ``i`` reads around source ``(i + ½)/f − ½`` (or ``i·(n−1)/(o−1)``).
-
-    From a single pixel (a globally pooled map, DeepLab's image pooling) every output
-    reads that pixel: a broadcast, which keeps the input's field and jump.
-    """
+def _interpolation(call: OpCall, factor: Fraction, n: int, out: int, fixed: bool) -> Resample:
+    """PyTorch's interpolation modes in the terms of `resize_bounds`."""
     name = call.name
-    if n == 1:
-        return Resample.shift(0)
+    antialias = name.endswith("_aa")
     if "nearest_exact" in name:
-        centre = Fraction(1, 2) / factor
-        return Resample(1 / factor, centre - 1, centre)
+        return resize_bounds(factor, "nearest", "half_pixel", "round_prefer_ceil",
+                             n_in=n, n_out=out, fixed=fixed)  # fmt: skip
     if "nearest" in name:
-        return Resample.nearest(factor)
-    reach = 2 if "bicubic" in name else 1  # taps on each side of the source position
-    if name.endswith("_aa") and factor < 1:
-        reach += int(1 / factor) + 1  # antialiasing widens the support by 1/f
-    if call.args.get("align_corners"):
-        scale = Fraction(n - 1, out - 1) if out > 1 else Fraction(0)
-        return Resample(scale or Fraction(1), Fraction(-reach), Fraction(reach))
-    if reach == 1 and factor > 1:
-        return Resample.linear(factor)
-    centre = Fraction(1, 2) / factor - Fraction(1, 2)
-    return Resample(1 / factor, centre - reach, centre + reach)
+        return resize_bounds(factor, "nearest", "asymmetric", n_in=n, n_out=out, fixed=fixed)
+    mode = "cubic" if "bicubic" in name else "linear"
+    coordinate = "align_corners" if call.args.get("align_corners") else "half_pixel"
+    return resize_bounds(
+        factor, mode, coordinate, antialias=antialias, n_in=n, n_out=out, fixed=fixed
+    )
 
 
 @geometry_rule(
@@ -311,11 +301,9 @@ def _upsample(call: OpCall) -> Geometry:
     maps = []
     for axis, (n, out) in enumerate(zip(n_in, n_out, strict=True)):
         scale = given[axis] if axis < len(given) else None
-        if isinstance(scale, float | int) and scale > 0:
-            factor = Fraction(scale).limit_denominator(1 << 16)
-        else:
-            factor = Fraction(out, n)
-        maps.append(_interpolation(call, factor, n, out))
+        given_scale = isinstance(scale, float | int) and scale > 0
+        factor = exact_scale(scale) if given_scale else Fraction(out, n)  # type: ignore[arg-type]
+        maps.append(_interpolation(call, factor, n, out, fixed=not given_scale))
     return _windowed(call, "upsample", maps)
 
 

@@ -7,6 +7,7 @@ from stridekit.geometry.field import Field, Merge, merge_fields
 from stridekit.geometry.ops import OPS, OpRule, make_window, output_size
 from stridekit.geometry.padding import CONVENTIONS, resolve_padding, same_padding
 from stridekit.geometry.report import AxisReport, describe_axis, describe_chain
+from stridekit.geometry.resample import Resample, Sizing, exact_scale, resize_bounds
 from stridekit.geometry.solve import SIZE_RULES, SizeSet, Solution, solve_windows, valid_input_sizes
 from stridekit.geometry.spectral import (
     spectral_frequencies,
@@ -24,15 +25,19 @@ __all__ = [
     "Field",
     "Merge",
     "OpRule",
+    "Resample",
     "SizeSet",
+    "Sizing",
     "Solution",
     "Unread",
     "Window",
     "describe_axis",
     "describe_chain",
+    "exact_scale",
     "make_window",
     "merge_fields",
     "output_size",
+    "resize_bounds",
     "resolve_padding",
     "same_padding",
     "solve_windows",
