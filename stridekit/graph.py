@@ -31,6 +31,8 @@ OP_KINDS: tuple[str, ...] = (
     "upsample",
     "pixel_shuffle",
     "pixel_unshuffle",
+    "unfold",
+    "fold",
     "pad",
     "slice",
     "elementwise",

@@ -4,8 +4,8 @@ Shapes come from ONNX shape inference with data propagation (so sizes computed f
 ``Shape`` ops are known). The model input takes ``input_shape`` when given; otherwise its
 declared shape must be static (a symbolic batch dimension alone becomes 1).
 
-Every ONNX node that reads an activation becomes one `Node` (the op rules live in
-`stridekit.frontends.onnx_ops` and `stridekit.frontends.onnx_resample`); initializers,
+Every ONNX node that reads an activation becomes one `Node` (`stridekit.frontends.onnx_ops`
+translates it into a canonical op of `stridekit.lowering`); initializers,
 ``Constant`` nodes and shape arithmetic (``Shape`` and what is computed from it) are not
 nodes. Costs:
 
@@ -34,7 +34,6 @@ import onnx
 from onnx import helper
 
 from stridekit.errors import ModelError, StrideError
-from stridekit.frontends.onnx_layout import Digits, standard_digits
 from stridekit.frontends.onnx_model import (
     FLOAT_TYPES,
     METADATA_OPS,
@@ -43,9 +42,11 @@ from stridekit.frontends.onnx_model import (
     infer,
     prepare,
 )
-from stridekit.frontends.onnx_ops import OpContext, lower
+from stridekit.frontends.onnx_ops import OpContext, translate
 from stridekit.geometry import Window
+from stridekit.geometry.layout import Layout, standard
 from stridekit.graph import Graph, Node
+from stridekit.lowering import Lowered
 
 Shape = tuple[int, ...]
 
@@ -168,12 +169,14 @@ def _params(
     return total
 
 
-def _check_windows(node: onnx.NodeProto, x: Shape, out: Shape, axes: tuple[object, ...]) -> None:
-    windows = tuple(a for a in axes if isinstance(a, Window))
+def _check_windows(node: onnx.NodeProto, x: Shape, out: Shape, lowered: Lowered) -> None:
+    """The windows' output sizes must be shape inference's (or a ceil_mode repair)."""
+    if lowered.shape is None or lowered.axes is None or tuple(lowered.shape[2:]) == out[2:]:
+        return
+    windows = tuple(a for a in lowered.axes if isinstance(a, Window))
     for axis, window in enumerate(windows):
         n = x[2 + axis]
-        expected = window.output_size(n)
-        if expected == out[2 + axis]:
+        if window.output_size(n) == out[2 + axis]:
             continue
         if window.ceil_mode:
             raise _CeilModeRepair(node.output[0], windows, x[2:])
@@ -189,7 +192,7 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
     graph = Graph(input_shape=shape, name=prepared.name)
     producer = {input_name: "input"}
     spatial = len(shape) - 2
-    states: dict[str, Digits | None] = {input_name: standard_digits(shape, range(2, len(shape)))}
+    layouts: dict[str, Layout | None] = {input_name: standard(shape, spatial)}
     seen: set[str] = set()
     for index, node in enumerate(model.graph.node):
         active = tuple(bool(t) and t in producer for t in node.input)
@@ -211,14 +214,14 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
             shapes,
             outputs,
             active,
-            tuple(states.get(t) if a else None for t, a in zip(node.input, active, strict=True)),
+            tuple(layouts.get(t) if a else None for t, a in zip(node.input, active, strict=True)),
             spatial,
             tensors.value,
         )
         try:
-            lowered = lower(context)
-            if node.op_type in WINDOW_OPS and lowered.axes is not None:
-                _check_windows(node, context.x_shape, outputs[0], lowered.axes)
+            lowered = translate(context)
+            if node.op_type in WINDOW_OPS:
+                _check_windows(node, context.x.shape, outputs[0], lowered)
         except StrideError as error:
             raise ModelError(f"{label}: {error}") from None
         inputs = [t for t, a in zip(node.input, active, strict=True) if a]
@@ -226,10 +229,13 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
         while node_name in graph:
             node_name = f"{node_name}_{index}"
         target = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        attributes = {k: v for k, v in lowered.notes.items() if k != "op"}
+        if lowered.unhandled:
+            attributes["unhandled"] = True
         graph.add(
             Node(
                 node_name,
-                lowered.op,
+                lowered.kind,
                 tuple(producer[t] for t in inputs),
                 tuple(s for s, a in zip(shapes, active, strict=True) if a and s is not None),
                 outputs[0],
@@ -240,14 +246,11 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 activation_bytes=prod(outputs[0]) * tensors.itemsize(node.output[0]),
                 module=_module_path(node.name),
                 target=target,
-                attributes=lowered.attributes,
+                attributes=attributes,
             )
         )
-        state = lowered.state
-        if state is None and lowered.layout is not None:
-            state = standard_digits(outputs[0], lowered.layout)
         for output in node.output:
             if output:
                 producer[output] = node_name
-                states[output] = state
+                layouts[output] = lowered.layout
     return graph

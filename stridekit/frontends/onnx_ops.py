@@ -1,385 +1,538 @@
-"""The ONNX frontend's op rules: one pure function per ONNX op type, in a registry.
+"""ONNX → canonical ops: the ONNX frontend's translation table.
 
-A rule sees one node (`OpContext`) and says what the op does to the spatial axes: its
-kind (`stridekit.graph.OP_KINDS`), one `Window` or `Resample` per spatial axis (or none
-when it moves no pixels), the layout of its output, and its FLOPs with the formulas of
-``torch.utils.flop_counter`` (a multiply-add counts two, bias is not counted, a
-transposed conv is counted over its input positions). Padding, slicing and resizing live
-in `stridekit.frontends.onnx_resample`. Ops without a rule lower to ``other``, which the
-fields pass treats as mixing every position.
+A translation sees one node (`OpContext`: its attributes, the shapes of its inputs and
+outputs, which inputs are activations, their layouts, constant values) and calls one
+canonical op (`stridekit.lowering`); what the op does to the spatial axes, its layout and
+its FLOPs are decided there, once for every frontend. Ops without a translation (or in a
+custom domain) are `stridekit.lowering.unknown`.
+
+Window ops (Conv, pooling) are lowered without their inferred output shape, so that the
+frontend can compare the windows' sizes with ONNX's shape inference (see `onnx.py`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from math import prod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import helper
 
 from stridekit.errors import ModelError
-from stridekit.frontends import onnx_resample  # noqa: F401  (registers Pad, Slice, Resize)
-from stridekit.frontends.onnx_context import (
-    RULES,
-    Layout,
+from stridekit.geometry.layout import Layout, permute
+from stridekit.lowering import (
     Lowered,
-    OpContext,
-    Rule,
-    register,
-    shifted_layout,
+    Meta,
+    mixing,
+    moves,
+    other,
+    pointwise,
+    unknown,
+    views,
+    windows,
 )
-from stridekit.frontends.onnx_layout import Digits, regroup, settle
-from stridekit.geometry import Window, resolve_padding
-from stridekit.graph import Resample
+from stridekit.lowering.core import dims_of
+
+Shape = tuple[int, ...]
 
 
-def lower(context: OpContext) -> Lowered:
-    """Lower one ONNX node; ops without a rule (or in a custom domain) become ``other``.
+@dataclass
+class OpContext:
+    """What a translation may look at: one node and the facts about its inputs and outputs."""
 
-    >>> from onnx import helper
-    >>> node = helper.make_node("Relu", ["x"], ["y"])
-    >>> from stridekit.frontends.onnx_layout import standard_digits
-    >>> state = standard_digits((1, 3, 8, 8), (2, 3))
-    >>> lower(OpContext(node, 17, ((1, 3, 8, 8),), ((1, 3, 8, 8),), (True,), (state,), 2)).op
-    'elementwise'
-    """
-    rule = RULES.get(context.node.op_type) if context.node.domain in ("", "ai.onnx") else None
-    if rule is None:
-        return Lowered("other")
-    return rule(context)
+    node: onnx.NodeProto
+    opset: int
+    input_shapes: tuple[Shape | None, ...]  # one per node input ('' inputs: None)
+    output_shapes: tuple[Shape | None, ...]
+    active: tuple[bool, ...]  # which inputs carry activations (depend on the model input)
+    layouts: tuple[Layout | None, ...]  # where the spatial axes are in each input
+    spatial: int  # how many spatial axes the model input has
+    values: Callable[[str], np.ndarray | None] = lambda name: None  # constant lookup
+    attributes: dict[str, Any] = field(init=False, default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.attributes = {
+            attribute.name: helper.get_attribute_value(attribute)
+            for attribute in self.node.attribute
+        }
+
+    def attr(self, name: str, default: Any = None) -> Any:
+        value = self.attributes.get(name, default)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def value(self, position: int) -> np.ndarray | None:
+        """The constant value of input ``position``, or None (absent, or not a constant)."""
+        if position >= len(self.node.input) or not self.node.input[position]:
+            return None
+        if self.active[position]:
+            return None
+        return self.values(self.node.input[position])
+
+    def ints(self, position: int) -> list[int] | None:
+        value = self.value(position)
+        return None if value is None else [int(v) for v in np.asarray(value).ravel()]
+
+    def floats(self, position: int) -> list[float] | None:
+        value = self.value(position)
+        if value is None or value.size == 0:
+            return None
+        return [float(v) for v in value.ravel()]
+
+    def shape(self, position: int) -> Shape:
+        shape = self.input_shapes[position]
+        if shape is None:  # guarded by the frontend: activation shapes are always known
+            raise ModelError(f"{self.node.op_type} {self.node.name!r}: input shape unknown")
+        return shape
+
+    def meta(self, position: int | None = None) -> Meta:
+        """An input (default: the first activation) as the canonical ops see it."""
+        position = self.first if position is None else position
+        return Meta(self.shape(position), self.layouts[position], self.spatial)
+
+    @property
+    def inputs(self) -> list[Meta]:
+        """Every activation input."""
+        return [self.meta(p) for p, active in enumerate(self.active) if active]
+
+    @property
+    def first(self) -> int:
+        return self.active.index(True)
+
+    @property
+    def x(self) -> Meta:
+        return self.meta()
+
+    @property
+    def out(self) -> Shape:
+        shape = self.output_shapes[0]
+        return shape if shape is not None else ()
+
+
+Translation = Callable[[OpContext], Lowered]
 
 # --- windows: conv, pooling, space-to-depth --------------------------------------------
 
 _CONVENTIONS = {"SAME_UPPER": "onnx-upper", "SAME_LOWER": "onnx-lower"}
 
 
-def _windows(
-    ctx: OpContext, kernel: Sequence[int], *, transposed: bool = False, ceil_mode: bool = False
-) -> tuple[Window, ...]:
-    spatial = ctx.x_shape[2:]
-    rank = len(spatial)
-    strides = ctx.attr("strides") or [1] * rank
-    dilations = ctx.attr("dilations") or [1] * rank
-    pads = ctx.attr("pads") or [0] * (2 * rank)
+def _padding(ctx: OpContext, count: int) -> tuple[list[Any], str]:
+    """Per-axis padding (pairs, or "same"/"valid") and the convention it is read in."""
     auto_pad = ctx.attr("auto_pad", "NOTSET")
-    output_paddings = ctx.attr("output_padding") or [0] * rank
-    output_shape = list(ctx.attr("output_shape") or [])[-rank:] if transposed else []
-    convention = _CONVENTIONS.get(auto_pad)
-    windows = []
-    for axis, n in enumerate(spatial):
-        k, s, d = int(kernel[axis]), int(strides[axis]), int(dilations[axis])
-        extra = int(output_paddings[axis]) if transposed else 0
-        if output_shape:
-            # ONNX: total = s·(n−1) + output_padding + e − output_shape, the odd pixel at
-            # the end for SAME_UPPER and at the start otherwise; a negative total is more
-            # output, i.e. output_padding (PyTorch's name for it)
-            total = s * (n - 1) + extra + d * (k - 1) + 1 - int(output_shape[axis])
-            if total < 0:
-                pad, extra = (0, 0), extra - total
-            elif auto_pad == "SAME_UPPER":
-                pad = (total // 2, total - total // 2)
-            else:
-                pad = (total - total // 2, total // 2)
-        elif convention is not None:
-            pad = resolve_padding(
-                "same",
-                n,
-                k,
-                s,
-                d,
-                convention=convention,
-                transposed=transposed,
-                output_padding=extra,
-            )
-        elif auto_pad == "VALID":
-            pad = (0, 0)
-        else:
-            pad = (int(pads[axis]), int(pads[axis + rank]))
-        windows.append(
-            Window(k, s, d, pad, ceil_mode=ceil_mode, transposed=transposed, output_padding=extra)
-        )
-    return tuple(windows)
+    if auto_pad in _CONVENTIONS:
+        return ["same"] * count, _CONVENTIONS[auto_pad]
+    if auto_pad == "VALID":
+        return ["valid"] * count, "torch"
+    pads = ctx.attr("pads") or [0] * (2 * count)
+    return [(int(pads[a]), int(pads[a + count])) for a in range(count)], "torch"
 
 
-def _attributes(ctx: OpContext, *names: str) -> dict[str, object]:
+def _notes(ctx: OpContext, *names: str) -> dict[str, object]:
     found: dict[str, object] = {name: ctx.attr(name) for name in names if name in ctx.attributes}
-    convention = _CONVENTIONS.get(ctx.attr("auto_pad", "NOTSET"))
-    if convention is not None:
-        found["convention"] = convention
+    if ctx.attr("auto_pad", "NOTSET") in _CONVENTIONS:
+        found["convention"] = _CONVENTIONS[ctx.attr("auto_pad")]
     return found
 
 
-def _conv_rule(weight: int) -> Rule:
-    def rule(ctx: OpContext) -> Lowered:
-        w = ctx.input_shapes[weight]
-        if w is None:
-            raise ModelError(f"{ctx.node.op_type} {ctx.node.name!r}: weight shape unknown")
-        kernel = ctx.attr("kernel_shape") or w[2:]
+def _conv(weight_position: int) -> Translation:
+    def translate(ctx: OpContext) -> Lowered:
+        w = ctx.shape(weight_position)
         groups = int(ctx.attr("group", 1))
-        if ctx.x_shape[1] != w[1] * groups:
+        x = ctx.x
+        if x.shape[1] != w[1] * groups:
             raise ModelError(
-                f"input has {ctx.x_shape[1]} channels, the weight {w} expects "
+                f"input has {x.shape[1]} channels, the weight {w} expects "
                 f"{w[1]} × {groups} group(s) = {w[1] * groups}"
             )
-        # conv_flop_count: 2 · N · Cout · (Cin/groups) · prod(kernel) · prod(output spatial)
-        flops = 2 * ctx.x_shape[0] * prod(w) * prod(ctx.out_shape[2:])
-        return Lowered(
-            "conv",
-            _windows(ctx, kernel),
-            tuple(range(2, len(ctx.x_shape))),
-            flops,
-            _attributes(ctx, "auto_pad", "group"),
+        count = len(w) - 2
+        kernel = tuple(ctx.attr("kernel_shape") or w[2:])
+        padding, convention = _padding(ctx, count)
+        lowered = windows.conv(
+            x,
+            None,
+            weight=(*w[:2], *kernel),
+            stride=ctx.attr("strides") or 1,
+            padding=padding,
+            dilation=ctx.attr("dilations") or 1,
+            groups=groups,
+            convention=convention,
         )
+        return _with_notes(lowered, _notes(ctx, "auto_pad", "group"))
 
-    return rule
-
-
-register("Conv", "ConvInteger")(_conv_rule(1))
-register("QLinearConv")(_conv_rule(3))
+    return translate
 
 
-@register("ConvTranspose")
+def _with_notes(lowered: Lowered, notes: dict[str, object]) -> Lowered:
+    from dataclasses import replace
+
+    return replace(lowered, notes={**lowered.notes, **notes})
+
+
 def _conv_transpose(ctx: OpContext) -> Lowered:
-    w = ctx.input_shapes[1]
-    if w is None:
-        raise ModelError(f"ConvTranspose {ctx.node.name!r}: weight shape unknown")
-    kernel = ctx.attr("kernel_shape") or w[2:]
-    # transposed: 2 · N · Cin · (Cout/groups) · prod(kernel) · prod(INPUT spatial)
-    flops = 2 * ctx.x_shape[0] * prod(w) * prod(ctx.x_shape[2:])
-    return Lowered(
-        "conv_transpose",
-        _windows(ctx, kernel, transposed=True),
-        tuple(range(2, len(ctx.x_shape))),
-        flops,
-        _attributes(ctx, "auto_pad", "group", "output_padding", "output_shape"),
+    w = ctx.shape(1)
+    x = ctx.x
+    count = len(w) - 2
+    kernel = [int(k) for k in (ctx.attr("kernel_shape") or w[2:])]
+    strides = ctx.attr("strides") or [1] * count
+    dilations = ctx.attr("dilations") or [1] * count
+    extras = list(ctx.attr("output_padding") or [0] * count)
+    output_shape = list(ctx.attr("output_shape") or [])[-count:]
+    padding, convention = _padding(ctx, count)
+    if output_shape:
+        # ONNX: total = s·(n−1) + output_padding + e − output_shape, the odd pixel at the
+        # end for SAME_UPPER and at the start otherwise; a negative total is more output,
+        # i.e. output_padding (PyTorch's name for it)
+        padding, convention = [], "torch"
+        for axis, n in enumerate(x.shape[2:]):
+            s, d, k = int(strides[axis]), int(dilations[axis]), kernel[axis]
+            total = s * (n - 1) + extras[axis] + d * (k - 1) + 1 - int(output_shape[axis])
+            if total < 0:
+                padding.append((0, 0))
+                extras[axis] -= total
+            elif ctx.attr("auto_pad", "NOTSET") == "SAME_UPPER":
+                padding.append((total // 2, total - total // 2))
+            else:
+                padding.append((total - total // 2, total // 2))
+    lowered = windows.conv(
+        x,
+        None,
+        weight=(*w[:2], *kernel),
+        stride=strides,
+        padding=padding,
+        dilation=dilations,
+        groups=int(ctx.attr("group", 1)),
+        transposed=True,
+        output_padding=extras,
+        convention=convention,
     )
+    notes = _notes(ctx, "auto_pad", "group", "output_padding", "output_shape")
+    return _with_notes(lowered, notes)
 
 
 _POOL_KINDS = {"MaxPool": "max_pool", "AveragePool": "avg_pool", "LpPool": "lp_pool"}
 
 
-@register(*_POOL_KINDS)
 def _pool(ctx: OpContext) -> Lowered:
-    windows = _windows(ctx, ctx.attr("kernel_shape"), ceil_mode=bool(ctx.attr("ceil_mode", 0)))
-    return Lowered(
-        _POOL_KINDS[ctx.node.op_type],
-        windows,
-        tuple(range(2, len(ctx.x_shape))),
-        attributes=_attributes(ctx, "auto_pad", "ceil_mode", "count_include_pad"),
+    count = len(ctx.x.shape) - 2
+    padding, convention = _padding(ctx, count)
+    lowered = windows.pool(
+        ctx.x,
+        None,
+        kind=_POOL_KINDS[ctx.node.op_type],
+        kernel=list(ctx.attr("kernel_shape")),
+        stride=ctx.attr("strides") or [1] * count,  # ONNX: 1, not the kernel
+        padding=padding,
+        dilation=ctx.attr("dilations") or 1,
+        ceil_mode=bool(ctx.attr("ceil_mode", 0)),
+        convention=convention,
+        count=count,
     )
-
-
-@register("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool")
-def _global_pool(ctx: OpContext) -> Lowered:
-    return Lowered("global_pool", layout=tuple(range(2, len(ctx.x_shape))))
-
-
-@register("SpaceToDepth")
-def _space_to_depth(ctx: OpContext) -> Lowered:
-    b = int(ctx.attr("blocksize"))
-    axes = tuple(Window(b, b) for _ in ctx.x_shape[2:])  # output i reads [i·b, i·b + b − 1]
-    return Lowered("pixel_unshuffle", axes, tuple(range(2, len(ctx.x_shape))))
-
-
-@register("DepthToSpace")
-def _depth_to_space(ctx: OpContext) -> Lowered:
-    b = int(ctx.attr("blocksize"))
-    axes = tuple(Resample.nearest(b) for _ in ctx.x_shape[2:])  # output i reads floor(i/b)
-    return Lowered("pixel_shuffle", axes, tuple(range(2, len(ctx.x_shape))))
+    return _with_notes(lowered, _notes(ctx, "auto_pad", "ceil_mode", "count_include_pad"))
 
 
 # --- pointwise ops and merges -------------------------------------------------------------
 
-ELEMENTWISE = (  # noqa: SIM905
-    "Relu LeakyRelu PRelu Elu Selu Celu Gelu ThresholdedRelu Sigmoid HardSigmoid "
-    "HardSwish Swish Mish Tanh Softplus Softsign Clip Exp Log Sqrt Abs Neg Reciprocal "
-    "Erf Floor Ceil Round Sign Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh "
-    "Not IsNaN IsInf BitwiseNot Cast CastLike Identity Dropout Shrink BatchNormalization "
-    "InstanceNormalization LayerNormalization GroupNormalization RMSNormalization "
-    "LpNormalization MeanVarianceNormalization LRN QuantizeLinear DequantizeLinear "
-    "DynamicQuantizeLinear"
-).split()
+ELEMENTWISE = [
+    "Relu",
+    "LeakyRelu",
+    "PRelu",
+    "Elu",
+    "Selu",
+    "Celu",
+    "Gelu",
+    "ThresholdedRelu",
+    "Sigmoid",
+    "HardSigmoid",
+    "HardSwish",
+    "Swish",
+    "Mish",
+    "Tanh",
+    "Softplus",
+    "Softsign",
+    "Clip",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Abs",
+    "Neg",
+    "Reciprocal",
+    "Erf",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Sign",
+    "Sin",
+    "Cos",
+    "Tan",
+    "Asin",
+    "Acos",
+    "Atan",
+    "Sinh",
+    "Cosh",
+    "Asinh",
+    "Acosh",
+    "Atanh",
+    "Not",
+    "IsNaN",
+    "IsInf",
+    "BitwiseNot",
+    "Cast",
+    "CastLike",
+    "Identity",
+    "Dropout",
+    "Shrink",
+    "BatchNormalization",
+    "InstanceNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "RMSNormalization",
+    "LpNormalization",
+    "MeanVarianceNormalization",
+    "LRN",
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+]
 MERGE_ADD = ("Add", "Sub", "Sum", "Mean", "Max", "Min")
-MERGE_MUL = (  # noqa: SIM905
-    "Mul Div Pow Mod Where And Or Xor Equal Greater GreaterOrEqual Less LessOrEqual "
-    "BitShift BitwiseAnd BitwiseOr BitwiseXor"
-).split()
+MERGE_MUL = [
+    "Mul",
+    "Div",
+    "Pow",
+    "Mod",
+    "Where",
+    "And",
+    "Or",
+    "Xor",
+    "Equal",
+    "Greater",
+    "GreaterOrEqual",
+    "Less",
+    "LessOrEqual",
+    "BitShift",
+    "BitwiseAnd",
+    "BitwiseOr",
+    "BitwiseXor",
+]
 
 
-def _broadcast_layout(ctx: OpContext) -> Layout:
-    """The layout of a broadcasting op: that of its highest-rank activation input."""
-    out_rank = len(ctx.out_shape)
-    candidates = [
-        (len(shape), layout)
-        for shape, layout, active in zip(ctx.input_shapes, ctx.layouts, ctx.active, strict=True)
-        if active and shape is not None and layout is not None
-    ]
-    if not candidates:
-        return None
-    rank, layout = max(candidates, key=lambda item: item[0])
-    return shifted_layout(layout, out_rank - rank)
-
-
-@register(*ELEMENTWISE, *MERGE_ADD, *MERGE_MUL)
 def _pointwise(ctx: OpContext) -> Lowered:
-    merged = sum(ctx.active)
-    op = "elementwise"
-    if merged > 1:
-        op = "add" if ctx.node.op_type in MERGE_ADD else "mul"
-    if ctx.layout is None and ctx.x_shape == ctx.out_shape and merged == 1:
-        return Lowered(op, state=ctx.state)  # half-way through a space-to-depth: keep digits
-    return Lowered(op, layout=_broadcast_layout(ctx))
-
-
-@register("Concat")
-def _concat(ctx: OpContext) -> Lowered:
-    axis = int(ctx.attr("axis")) % len(ctx.x_shape)
-    layout = ctx.layout
-    if layout is not None and axis in layout:
-        return Lowered("other", attributes={"axis": axis})  # concatenation along a spatial axis
-    return Lowered("concat" if sum(ctx.active) > 1 else "elementwise", layout=layout)
+    merge = "mul" if ctx.node.op_type in MERGE_MUL else "add"
+    return pointwise.elementwise(ctx.inputs, ctx.out, merge=merge)
 
 
 # --- layout changes: reshape, transpose, gather, split, expand -------------------------
 
 
-@register("Reshape", "Flatten", "Squeeze", "Unsqueeze")
-def _reshape(ctx: OpContext) -> Lowered:
-    if ctx.state is None:  # positions are already gone; nothing left to destroy
-        return Lowered("elementwise")
-    digits = regroup(ctx.state, ctx.out_shape)
-    if digits is None:
-        return Lowered("flatten")
-    return _settled(ctx, digits)
-
-
-@register("Transpose")
 def _transpose(ctx: OpContext) -> Lowered:
-    perm = list(ctx.attr("perm") or reversed(range(len(ctx.x_shape))))
-    if ctx.state is None:
-        return Lowered("elementwise", attributes={"perm": perm})
-    return _settled(ctx, tuple(ctx.state[p] for p in perm), {"perm": perm})
+    perm = list(ctx.attr("perm") or reversed(range(len(ctx.x.shape))))
+    return _with_notes(views.permute(ctx.x, ctx.out, order=perm), {"perm": perm})
 
 
-def _settled(
-    ctx: OpContext, digits: Digits, attributes: dict[str, object] | None = None
-) -> Lowered:
-    settled = settle(digits, ctx.spatial)
-    attributes = attributes or {}
-    if settled.kind == "flatten":
-        return Lowered("flatten", attributes=attributes)
-    kind = "elementwise" if settled.kind == "pending" else settled.kind
-    return Lowered(kind, settled.maps, attributes=attributes, state=settled.digits)
-
-
-@register("Gather")
 def _gather(ctx: OpContext) -> Lowered:
-    rank = len(ctx.x_shape)
-    axis = int(ctx.attr("axis", 0)) % rank
-    layout = ctx.layout
-    if layout is None:
-        return Lowered("elementwise")
-    if axis in layout:
-        return Lowered("other", attributes={"axis": axis})
-    added = len(ctx.out_shape) - rank  # indices of rank q replace one dim by q dims
-    return Lowered("elementwise", layout=tuple(d + added if d > axis else d for d in layout))
+    x = ctx.x
+    index_rank = len(ctx.out) - x.rank + 1  # indices of rank q replace one dim by q dims
+    return views.select(x, ctx.out, dim=int(ctx.attr("axis", 0)), index_rank=index_rank)
 
 
-@register("Split")
-def _split(ctx: OpContext) -> Lowered:
-    axis = int(ctx.attr("axis", 0)) % len(ctx.x_shape)
-    if ctx.layout is not None and axis in ctx.layout:
-        return Lowered("other", attributes={"axis": axis})
-    return Lowered("elementwise", layout=ctx.layout)
+# --- pixels moved without a window: pad, slice, resize ------------------------------------
 
 
-@register("Expand", "Tile")
-def _expand(ctx: OpContext) -> Lowered:
-    layout = _broadcast_layout(ctx)
-    if layout is None:
-        return Lowered("elementwise")
-    offset = len(ctx.out_shape) - len(ctx.x_shape)
-    if any(ctx.out_shape[d] != ctx.x_shape[d - offset] for d in layout):
-        return Lowered("other")  # repeats pixels along a spatial axis
-    return Lowered("elementwise", layout=layout)
+def _unchanged(ctx: OpContext, op: str) -> Lowered:
+    """Fallback when an op's parameters are computed at run time: judge by the shapes."""
+    x = ctx.x
+    dims = x.axis_dims
+    if dims is None:
+        return Lowered("elementwise") if x.layout is None else other(reason=f"{op} unknown")
+    if all(x.shape[d] == ctx.out[d] for d in dims):
+        return Lowered("elementwise", None, x.layout, ctx.out)
+    return other(reason=f"{op} with parameters computed at run time")
+
+
+def _pad(ctx: OpContext) -> Lowered:
+    rank = len(ctx.x.shape)
+    if ctx.opset >= 11:
+        pads = ctx.ints(1)
+        axes = ctx.ints(3) or list(range(rank))
+    else:
+        pads = ctx.attr("pads") or ctx.attr("paddings")
+        axes = list(range(rank))
+    if pads is None:
+        return _unchanged(ctx, "pad")
+    count = len(axes)
+    per_dim = {a % rank: (int(pads[i]), int(pads[i + count])) for i, a in enumerate(axes)}
+    lowered = moves.pad(ctx.x, ctx.out, pads=per_dim, mode=ctx.attr("mode", "constant"))
+    return _with_notes(lowered, {"mode": ctx.attr("mode", "constant")})
+
+
+def _slice(ctx: OpContext) -> Lowered:
+    if ctx.opset >= 10:
+        starts, ends, axes, steps = ctx.ints(1), ctx.ints(2), ctx.ints(3), ctx.ints(4)
+    else:
+        starts, ends = ctx.attr("starts"), ctx.attr("ends")
+        axes, steps = ctx.attr("axes"), None
+    if starts is None or ends is None:
+        return _unchanged(ctx, "slice")
+    dims = list(axes or range(len(starts)))
+    return moves.slice_(
+        ctx.x, ctx.out, dims=dims, starts=starts, steps=steps, stops=[int(e) for e in ends]
+    )
+
+
+_RESIZE_MODES = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}
+
+
+def _resize(ctx: OpContext) -> Lowered:
+    rank = len(ctx.x.shape)
+    if ctx.node.op_type == "Upsample" or ctx.opset < 11:
+        scales = ctx.attr("scales") or ctx.floats(1)
+        coordinate, nearest = "asymmetric", "floor"
+    else:
+        scales = ctx.floats(2)
+        coordinate = ctx.attr("coordinate_transformation_mode", "half_pixel")
+        nearest = ctx.attr("nearest_mode", "round_prefer_floor")
+    axes = [a % rank for a in (ctx.attr("axes") or range(rank))]
+    by_dim = dict(zip(axes, scales, strict=False)) if scales else {}
+    mode = _RESIZE_MODES.get(ctx.attr("mode", "nearest"), ctx.attr("mode", "nearest"))
+    given: list[float | Fraction | None] = [by_dim.get(d) for d in range(2, rank)]
+    lowered = moves.resize(
+        ctx.x,
+        ctx.out,
+        mode=mode,
+        coordinate=coordinate,
+        nearest=nearest,
+        scales=given,
+        antialias=bool(ctx.attr("antialias", 0)),
+    )
+    return _with_notes(lowered, {"mode": mode, "coordinate_transformation_mode": coordinate})
 
 
 # --- ops that mix positions: reductions, softmax, linear layers ---------------------------
 
-REDUCE = (  # noqa: SIM905
-    "ReduceMean ReduceMax ReduceMin ReduceSum ReduceProd ReduceL1 ReduceL2 ReduceLogSum "
-    "ReduceLogSumExp ReduceSumSquare ArgMax ArgMin"
-).split()
+REDUCE = [
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceSum",
+    "ReduceProd",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceSumSquare",
+    "ArgMax",
+    "ArgMin",
+]
 
 
-@register(*REDUCE)
 def _reduce(ctx: OpContext) -> Lowered:
-    rank = len(ctx.x_shape)
+    rank = len(ctx.x.shape)
     if "axis" in ctx.attributes or ctx.node.op_type in ("ArgMax", "ArgMin"):
         axes: list[int] | None = [int(ctx.attr("axis", 0))]
     elif "axes" in ctx.attributes:
         axes = list(ctx.attr("axes"))
     else:
-        value = ctx.value(1)
-        axes = None if value is None else [int(a) for a in value.ravel()]
+        axes = ctx.ints(1)
         if axes is None and len(ctx.node.input) > 1 and ctx.node.input[1]:
-            return Lowered("other")  # axes computed at run time: assume the worst
-    if not axes:
-        if ctx.attr("noop_with_empty_axes", 0):
-            return Lowered("elementwise", layout=ctx.layout)
-        axes = list(range(rank))
-    reduced = {a % rank for a in axes}
-    layout = ctx.layout
+            return other(reason="reduction axes computed at run time")
+    if not axes and ctx.attr("noop_with_empty_axes", 0):
+        return Lowered("elementwise", None, ctx.x.layout, ctx.out)
     keep = bool(ctx.attr("keepdims", 1))
-    if layout is None:
-        return Lowered("elementwise")
-    if reduced & set(layout):
-        return Lowered("global_pool", layout=layout if keep else None)
-    if keep:
-        return Lowered("elementwise", layout=layout)
-    return Lowered("elementwise", layout=tuple(d - sum(a < d for a in reduced) for d in layout))
+    return mixing.reduce(ctx.x, ctx.out, dims=dims_of(axes or None, rank), keepdim=keep)
 
 
-@register("Softmax", "LogSoftmax", "Hardmax")
 def _softmax(ctx: OpContext) -> Lowered:
-    rank = len(ctx.x_shape)
+    rank = len(ctx.x.shape)
     if ctx.opset < 13:  # coerced to 2-D: every dim from `axis` on takes part
-        mixed = set(range(int(ctx.attr("axis", 1)) % rank, rank))
+        dims = list(range(int(ctx.attr("axis", 1)) % rank, rank))
     else:
-        mixed = {int(ctx.attr("axis", -1)) % rank}
-    layout = ctx.layout
-    if layout is not None and mixed & set(layout):
-        return Lowered("other", layout=layout)
-    return Lowered("elementwise", layout=layout)
+        dims = [int(ctx.attr("axis", -1)) % rank]
+    return mixing.softmax(ctx.x, ctx.out, dims=dims)
 
 
-@register("Gemm")
+def _operand(ctx: OpContext, position: int, transposed: bool) -> tuple[Meta | None, Shape]:
+    shape = ctx.shape(position)
+    meta = ctx.meta(position) if ctx.active[position] else None
+    if transposed:
+        shape = (*shape[:-2], shape[-1], shape[-2])
+        if meta is not None:
+            order = [*range(len(shape) - 2), len(shape) - 1, len(shape) - 2]
+            meta = Meta(shape, permute(meta.layout, order), meta.spatial)
+    return meta, shape
+
+
 def _gemm(ctx: OpContext) -> Lowered:
-    a = ctx.input_shapes[0]
-    if a is None:
-        raise ModelError(f"Gemm {ctx.node.name!r}: input shape unknown")
-    k = a[0] if ctx.attr("transA", 0) else a[-1]
-    return Lowered("linear", flops=2 * prod(ctx.out_shape) * k)  # addmm: 2·M·N·K
+    left, a = _operand(ctx, 0, bool(ctx.attr("transA", 0)))
+    right, b = _operand(ctx, 1, bool(ctx.attr("transB", 0)))
+    return mixing.matmul(left, right, ctx.out, shapes=(a, b))
 
 
-@register("MatMul", "MatMulInteger")
 def _matmul(ctx: OpContext) -> Lowered:
-    a = ctx.input_shapes[0]
-    if a is None:
-        raise ModelError(f"MatMul {ctx.node.name!r}: input shape unknown")
-    flops = 2 * prod(ctx.out_shape) * a[-1]  # mm/bmm: 2·(batch·M·N)·K
-    if all(ctx.active[:2]):
-        return Lowered("attention", flops=flops)  # activation × activation: tokens meet
-    position = ctx.first
-    layout, shape = ctx.layouts[position], ctx.input_shapes[position]
-    if layout is None or shape is None:
-        return Lowered("linear", flops=flops)
-    contracted = len(shape) - 1 if position == 0 else max(len(shape) - 2, 0)
-    if contracted in layout:
-        return Lowered("linear", flops=flops)  # contracts a spatial axis: global
-    # a linear layer over channels (channels-last): a 1×1 convolution
-    moved = shifted_layout(layout, len(ctx.out_shape) - len(shape))
-    return Lowered("conv", tuple(Window(1) for _ in layout), moved, flops)
+    left, a = _operand(ctx, 0, False)
+    right, b = _operand(ctx, 1, False)
+    return mixing.matmul(left, right, ctx.out, shapes=(a, b))
 
 
-@register("Attention", "MultiHeadAttention")
-def _attention(ctx: OpContext) -> Lowered:
-    return Lowered("attention")
+def _table(*groups: tuple[Sequence[str], Translation]) -> dict[str, Translation]:
+    """One entry per op type; a type listed twice is a bug caught at import."""
+    table: dict[str, Translation] = {}
+    for op_types, translation in groups:
+        for op_type in op_types:
+            if op_type in table:
+                raise RuntimeError(f"duplicate ONNX translation for {op_type}")
+            table[op_type] = translation
+    return table
+
+
+TRANSLATIONS: dict[str, Translation] = _table(
+    (("Conv", "ConvInteger"), _conv(1)),
+    (("QLinearConv",), _conv(3)),
+    (("ConvTranspose",), _conv_transpose),
+    (tuple(_POOL_KINDS), _pool),
+    (
+        ("GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"),
+        lambda ctx: windows.global_pool(ctx.x, ctx.out),
+    ),
+    (
+        ("SpaceToDepth",),
+        lambda ctx: windows.space_to_depth(ctx.x, ctx.out, block=int(ctx.attr("blocksize"))),
+    ),
+    (
+        ("DepthToSpace",),
+        lambda ctx: windows.depth_to_space(ctx.x, ctx.out, block=int(ctx.attr("blocksize"))),
+    ),
+    ((*ELEMENTWISE, *MERGE_ADD, *MERGE_MUL), _pointwise),
+    (("Concat",), lambda ctx: views.concat(ctx.inputs, ctx.out, dim=int(ctx.attr("axis")))),
+    (("Reshape", "Flatten", "Squeeze", "Unsqueeze"), lambda ctx: views.reshape(ctx.x, ctx.out)),
+    (("Transpose",), _transpose),
+    (("Gather",), _gather),
+    (("Split",), lambda ctx: views.split(ctx.x, ctx.out, dim=int(ctx.attr("axis", 0)))),
+    (("Expand", "Tile"), lambda ctx: views.expand(ctx.x, ctx.out)),
+    (("Pad",), _pad),
+    (("Slice",), _slice),
+    (("Resize", "Upsample"), _resize),
+    (tuple(REDUCE), _reduce),
+    (("Softmax", "LogSoftmax", "Hardmax"), _softmax),
+    (("Gemm",), _gemm),
+    (("MatMul", "MatMulInteger"), _matmul),
+    (("Attention", "MultiHeadAttention"), lambda ctx: mixing.attention(ctx.out)),
+)
+
+
+def translate(ctx: OpContext) -> Lowered:
+    """Lower one ONNX node; ops without a translation (or in a custom domain) are unknown.
+
+    >>> from onnx import helper
+    >>> from stridekit.geometry.layout import standard
+    >>> node = helper.make_node("Relu", ["x"], ["y"])
+    >>> layout = standard((1, 3, 8, 8), 2)
+    >>> translate(OpContext(node, 17, ((1, 3, 8, 8),), ((1, 3, 8, 8),), (True,), (layout,), 2)).kind
+    'elementwise'
+    """
+    node = ctx.node
+    translation = TRANSLATIONS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+    if translation is None:
+        name = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        return unknown(name)
+    return translation(ctx)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from math import prod
 from pathlib import Path
@@ -45,8 +44,8 @@ from pydantic import ValidationError
 
 from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.spec_schema import Layer, Spec, explain, where
-from stridekit.geometry import Window, make_window
-from stridekit.graph import AxisMap, Graph, Node, Resample
+from stridekit.graph import Graph, Node
+from stridekit.lowering import Lowered, Meta, mixing, moves, pointwise, views, windows
 
 Shape = tuple[int, ...]
 
@@ -177,189 +176,159 @@ class _Builder:
 
     def merge(self, merge: str, outputs: list[str], name: str) -> str:
         shapes = [self.graph[o].output_shape for o in outputs]
+        spatial = len(self.graph.input_shape) - 2
+        inputs = [Meta.standard(shape, spatial) for shape in shapes]
         if merge == "concat":
             if len({s[:1] + s[2:] for s in shapes}) != 1:
                 listed = ", ".join(map(str, shapes))
                 raise StrideError(f"concat needs equal shapes apart from channels, got {listed}")
             out: Shape = (shapes[0][0], sum(s[1] for s in shapes), *shapes[0][2:])
+            lowered = views.concat(inputs, out, dim=1)
         else:
-            out = _broadcast(shapes, merge)
-        node = Node(
-            name,
-            merge,
-            tuple(outputs),
-            tuple(shapes),
-            out,
-            module=name,
-            target=merge,
-            activation_bytes=4 * prod(out),
-        )
-        return self.graph.add(node).name
+            lowered = pointwise.elementwise(inputs, _broadcast(shapes, merge), merge=merge)
+        return self.add(name, merge, tuple(outputs), tuple(shapes), lowered)
 
     def layer(self, layer: Layer, source: str, name: str) -> str:
         shape = self.graph[source].output_shape
         if layer.kind in SPATIAL_KINDS and len(shape) < 3:
             raise StrideError(f"{layer.type} needs spatial axes, the input is {shape}")
-        built = SHAPERS.get(layer.kind, _pointwise)(layer, shape)
+        x = Meta.standard(shape, len(self.graph.input_shape) - 2)
+        lowered, params = LOWERINGS.get(layer.kind, _pointwise)(layer, x)
+        return self.add(name, str(layer.type), (source,), (shape,), lowered, params)
+
+    def add(
+        self,
+        name: str,
+        target: str,
+        inputs: tuple[str, ...],
+        shapes: tuple[Shape, ...],
+        lowered: Lowered,
+        params: int = 0,
+    ) -> str:
+        out = lowered.shape
+        assert out is not None  # a spec's ops compute their output shapes
         node = Node(
             name,
-            built.op,
-            (source,),
-            (shape,),
-            built.out,
-            built.axes,
-            params=built.params,
-            flops=built.flops,
-            macs=built.flops // 2,
-            activation_bytes=4 * prod(built.out),
+            lowered.kind,
+            inputs,
+            shapes,
+            out,
+            lowered.axes,
+            params=params,
+            flops=lowered.flops,
+            macs=lowered.flops // 2,
+            activation_bytes=4 * prod(out),
             module=name,
-            target=str(layer.type),
+            target=target,
         )
         return self.graph.add(node).name
 
 
-@dataclass(frozen=True)
-class _Built:
-    op: str
-    out: Shape
-    axes: tuple[AxisMap, ...] | None = None
-    params: int = 0
-    flops: int = 0
-
-
-def _windowed(layer: Layer, shape: Shape) -> _Built:
-    spatial, count = shape[2:], len(shape) - 2
+def _windowed(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    count = len(x.shape) - 2
     kernels = _per_axis(layer.kernel, count, "kernel", 1)
-    pooling = layer.kind in ("max_pool", "avg_pool")
-    strides = (
-        kernels if pooling and layer.stride is None else _per_axis(layer.stride, count, "stride", 1)
-    )
-    dilations = _per_axis(layer.dilation, count, "dilation", 1)
-    extras = _per_axis(layer.output_padding, count, "output_padding", 0)
-    windows = tuple(
-        make_window(
-            layer.kind,
-            n,
-            k,
-            s,
-            p,
-            d,
+    paddings = _paddings(layer.padding, count)
+    if layer.kind in POOL_KINDS:
+        lowered = windows.pool(
+            x,
+            None,
+            kind=layer.kind,
+            kernel=kernels,
+            stride=None if layer.stride is None else _per_axis(layer.stride, count, "stride", 1),
+            padding=paddings,
+            dilation=_per_axis(layer.dilation, count, "dilation", 1),
             ceil_mode=layer.ceil_mode,
-            output_padding=o,
             convention=layer.convention,
-        )
-        for n, k, s, p, d, o in zip(
-            spatial,
-            kernels,
-            strides,
-            _paddings(layer.padding, count),
-            dilations,
-            extras,
             strict=True,
+            count=count,
         )
-    )
-    out_spatial = tuple(w.output_size(n) for w, n in zip(windows, spatial, strict=True))
-    if pooling:
-        return _Built(layer.kind, (*shape[:2], *out_spatial), windows)
-    c_in, c_out, groups = shape[1], layer.channels or 1, layer.groups
+        return lowered, 0
+    c_in, c_out, groups = x.shape[1], layer.channels or 1, layer.groups
     if c_in % groups or c_out % groups:
         raise StrideError(f"groups {groups} must divide the channels in ({c_in}) and out ({c_out})")
-    weight = c_out * (c_in // groups) * prod(kernels)
-    # conv_flop_count: 2 · N · weight · positions (a transposed conv: its input positions)
-    positions = prod(spatial) if layer.kind == "conv_transpose" else prod(out_spatial)
-    params = weight + (c_out if layer.bias else 0)
-    return _Built(
-        layer.kind,
-        (shape[0], c_out, *out_spatial),
-        windows,
-        params,
-        2 * shape[0] * weight * positions,
+    transposed = layer.kind == "conv_transpose"
+    # PyTorch's weight shapes: (C_out, C_in/g, *k); transposed (C_in, C_out/g, *k)
+    weight = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
+    lowered = windows.conv(
+        x,
+        None,
+        weight=(*weight, *kernels),
+        stride=_per_axis(layer.stride, count, "stride", 1),
+        padding=paddings,
+        dilation=_per_axis(layer.dilation, count, "dilation", 1),
+        groups=groups,
+        transposed=transposed,
+        output_padding=_per_axis(layer.output_padding, count, "output_padding", 0),
+        convention=layer.convention,
+        strict=True,
     )
+    return lowered, prod(weight) * prod(kernels) + (c_out if layer.bias else 0)
 
 
-def _upsample(layer: Layer, shape: Shape) -> _Built:
-    spatial = shape[2:]
+def _upsample(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    count = len(x.shape) - 2
+    coordinate = "half_pixel" if layer.mode == "linear" else "asymmetric"
     if layer.size is not None:
-        sizes = _per_axis(layer.size, len(spatial), "size", 1)
-        factors = tuple(Fraction(o, n) for o, n in zip(sizes, spatial, strict=True))
+        sizes = _per_axis(layer.size, count, "size", 1)
+        lowered = moves.resize(x, None, mode=layer.mode, coordinate=coordinate, sizes=sizes)
     else:
-        factors = _scales(layer.scale, len(spatial))
-        sizes = tuple(int(n * f) for n, f in zip(spatial, factors, strict=True))  # floor
-    if min(sizes) < 1:
-        raise StrideError(f"upsample of {spatial} by {layer.scale} leaves no pixel")
-    resample = Resample.linear if layer.mode == "linear" else Resample.nearest
-    return _Built("upsample", (*shape[:2], *sizes), tuple(resample(f) for f in factors))
+        scales = _scales(layer.scale, count)
+        lowered = moves.resize(x, None, mode=layer.mode, coordinate=coordinate, scales=scales)
+    return lowered, 0
 
 
-def _pixel_shuffle(layer: Layer, shape: Shape) -> _Built:
-    r, spatial = layer.factor or 1, shape[2:]
-    area = r ** len(spatial)
-    if shape[1] % area:
+def _flatten(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    return views.reshape(x, (x.shape[0], prod(x.shape[1:]))), 0
+
+
+def _linear(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    if len(x.shape) != 2:
         raise StrideError(
-            f"pixel_shuffle by {r} needs channels divisible by {area}, got {shape[1]}"
-        )
-    axes = tuple(Resample.nearest(r) for _ in spatial)  # output i reads input i // r
-    return _Built("pixel_shuffle", (shape[0], shape[1] // area, *(n * r for n in spatial)), axes)
-
-
-def _pixel_unshuffle(layer: Layer, shape: Shape) -> _Built:
-    r, spatial = layer.factor or 1, shape[2:]
-    if any(n % r for n in spatial):
-        raise StrideError(f"pixel_unshuffle by {r} needs sizes divisible by {r}, got {spatial}")
-    axes = tuple(Window(r, r) for _ in spatial)  # output i reads [i·r, i·r + r − 1]
-    out = (shape[0], shape[1] * r ** len(spatial), *(n // r for n in spatial))
-    return _Built("pixel_unshuffle", out, axes)
-
-
-def _flatten(layer: Layer, shape: Shape) -> _Built:
-    op = "flatten" if any(n > 1 for n in shape[2:]) else "elementwise"  # 1×1 mixes nothing
-    return _Built(op, (shape[0], prod(shape[1:])))
-
-
-def _linear(layer: Layer, shape: Shape) -> _Built:
-    if len(shape) != 2:
-        raise StrideError(
-            f"linear needs a flat input (N, features), got {shape}; put a flatten (after a "
+            f"linear needs a flat input (N, features), got {x.shape}; put a flatten (after a "
             "global_pool) before it"
         )
-    c_out = layer.channels or 1
-    params = shape[1] * c_out + (c_out if layer.bias else 0)
-    return _Built("linear", (shape[0], c_out), None, params, 2 * shape[0] * shape[1] * c_out)
+    c_in, c_out = x.shape[1], layer.channels or 1
+    flat = Meta(x.shape, None, x.spatial)
+    lowered = mixing.matmul(flat, None, (x.shape[0], c_out), shapes=(x.shape, (c_in, c_out)))
+    return lowered, c_in * c_out + (c_out if layer.bias else 0)
 
 
-def _pad(layer: Layer, shape: Shape) -> _Built:
-    spatial = shape[2:]
-    pads = [p if isinstance(p, tuple) else (p, p) for p in _paddings(layer.padding, len(spatial))]
+def _pad(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    count = len(x.shape) - 2
+    pads = [p if isinstance(p, tuple) else (p, p) for p in _paddings(layer.padding, count)]
     if not all(isinstance(p, int) for pair in pads for p in pair):
         raise StrideError("pad takes explicit padding: ints or [lo, hi] pairs")
-    sizes = tuple(n + int(lo) + int(hi) for n, (lo, hi) in zip(spatial, pads, strict=True))
-    if min(sizes) < 1:
-        raise StrideError(f"padding {pads} crops {spatial} to nothing")
-    axes = tuple(Resample.shift(-int(lo)) for lo, _ in pads)  # output i reads input i − lo
-    return _Built("pad", (*shape[:2], *sizes), axes)
+    per_dim = {2 + axis: (int(lo), int(hi)) for axis, (lo, hi) in enumerate(pads)}
+    return moves.pad(x, None, pads=per_dim), 0
 
 
-def _pointwise(layer: Layer, shape: Shape) -> _Built:
-    params = 2 * shape[1] if layer.kind == "batch_norm" else 0  # scale and shift
-    return _Built("elementwise", shape, params=params)
+def _pointwise(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    params = 2 * x.shape[1] if layer.kind == "batch_norm" else 0  # scale and shift
+    return pointwise.elementwise([x], x.shape), params
 
 
-SHAPERS: dict[str, Callable[[Layer, Shape], _Built]] = {
+def _shuffle(layer: Layer, x: Meta) -> tuple[Lowered, int]:
+    block = layer.factor or 1
+    if layer.kind == "pixel_shuffle":
+        return windows.depth_to_space(x, None, block=block), 0
+    return windows.space_to_depth(x, None, block=block), 0
+
+
+LOWERINGS: dict[str, Callable[[Layer, Meta], tuple[Lowered, int]]] = {
     "conv": _windowed,
     "conv_transpose": _windowed,
     "max_pool": _windowed,
     "avg_pool": _windowed,
     "upsample": _upsample,
-    "pixel_shuffle": _pixel_shuffle,
-    "pixel_unshuffle": _pixel_unshuffle,
-    "global_pool": lambda layer, shape: _Built(
-        "global_pool", (*shape[:2], *(1 for _ in shape[2:]))
-    ),
+    "pixel_shuffle": _shuffle,
+    "pixel_unshuffle": _shuffle,
+    "global_pool": lambda layer, x: (windows.global_pool(x), 0),
     "flatten": _flatten,
     "linear": _linear,
     "pad": _pad,
 }
-SPATIAL_KINDS = frozenset(SHAPERS) - {"linear", "flatten"}
+SPATIAL_KINDS = frozenset(LOWERINGS) - {"linear", "flatten"}
+POOL_KINDS = ("max_pool", "avg_pool")
 
 
 def _broadcast(shapes: list[Shape], merge: str) -> Shape:

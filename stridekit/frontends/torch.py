@@ -38,11 +38,11 @@ from torch.nn.modules.module import register_module_forward_pre_hook
 from torch.utils.module_tracker import ModuleTracker
 
 from stridekit.errors import ModelError, StrideError
-from stridekit.frontends.torch_layout import standard
 from stridekit.frontends.torch_naming import assign_names, short_name
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
-from stridekit.frontends.torch_rules import Geometry
+from stridekit.geometry.layout import standard
 from stridekit.graph import Graph, Node
+from stridekit.lowering import Lowered
 
 __all__ = ["trace_torch", "unhandled_ops"]
 
@@ -145,7 +145,7 @@ def trace_torch(
         else:
             generator = torch.Generator().manual_seed(0)
             x = torch.randn(shape, generator=generator, dtype=dtype).to(target)
-        tracer.records.append(Record("input", Geometry("input"), (), (), shape, "", 0, leaf=False))
+        tracer.records.append(Record("input", Lowered("input"), (), (), shape, "", 0, leaf=False))
         tracer.sources[x] = (0, standard(shape, len(shape) - 2))
         model.eval()
         with torch.no_grad(), tracker, _static_forwards(model):
@@ -192,6 +192,7 @@ def _build(
     names.insert(0, "input")
     for record, node_name in zip(records[1:], names[1:], strict=True):
         attributes: dict[str, object] = dict(record.geometry.notes)
+        attributes.pop("op", None)
         if record.unhandled:
             attributes["unhandled"] = True
         if record.module in antialiased:

@@ -13,7 +13,7 @@ records (op, inputs, shapes, geometry, cost) and remembers which tensor came fro
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -23,9 +23,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.module_tracker import ModuleTracker
 from torch.utils.weak import WeakTensorKeyDictionary
 
-from stridekit.frontends.torch_layout import Layout, resize
-from stridekit.frontends.torch_rules import RULES, Geometry, OpCall, TensorInfo, geometry_of
+from stridekit.frontends.torch_ops import TRANSLATIONS, OpCall, TensorInfo, translate
+from stridekit.geometry.layout import Layout, resize
 from stridekit.graph import MERGE_OPS
+from stridekit.lowering import Lowered
 
 # ops that return an input's values unchanged: no node, the output maps to the input's
 # (so does as_strided to the same shape: a change of memory format)
@@ -114,7 +115,7 @@ class Record:
     """One recorded op, before names are assigned."""
 
     target: str
-    geometry: Geometry
+    geometry: Lowered
     inputs: tuple[int, ...]
     input_shapes: tuple[tuple[int, ...], ...]
     output_shape: tuple[int, ...]
@@ -217,10 +218,7 @@ class Tracer:
         outputs = _tensors(out)
         shapes = tuple(tuple(t.shape) for t in outputs)
         call = OpCall(info.target, bound, shapes, self.spatial, info.pointwise)
-        geometry = geometry_of(call)
-        unhandled = geometry is None
-        if geometry is None:
-            geometry = Geometry("other")
+        geometry = translate(call)
         inputs: dict[int, tuple[int, ...]] = {}
         constants = []
         for value in (*args, *kwargs.values()):
@@ -231,7 +229,7 @@ class Tracer:
                 else:
                     inputs.setdefault(source[0], tuple(tensor.shape))
         if geometry.kind in MERGE_OPS and len(inputs) < 2:
-            geometry = Geometry("elementwise", geometry.axes, geometry.layout, geometry.notes)
+            geometry = replace(geometry, kind="elementwise")
         params, constant_flops = self._charge(constants)
         path = self._innermost()
         first = outputs[0] if outputs else None
@@ -248,7 +246,7 @@ class Tracer:
                 params=params,
                 flops=flops + constant_flops,
                 activation_bytes=first.numel() * first.element_size() if first is not None else 0,
-                unhandled=unhandled,
+                unhandled=geometry.unhandled,
             )
         )
         index = len(self.records) - 1
@@ -294,7 +292,7 @@ class Recorder(TorchDispatchMode):
             out = func(*args, **kwargs)
             tracer.alias(out, sources[0])
             return out
-        ruled = sources and (info.pointwise or info.target in RULES)
+        ruled = sources and (info.pointwise or info.target in TRANSLATIONS)
         if not ruled and packet not in registry and func is not torch.ops.prim.device.default:
             with self:
                 decomposed = func.decompose(*args, **kwargs)

@@ -132,15 +132,17 @@ class Resample:
 
     @classmethod
     def step(cls, start: int, step: int, stop: int | None = None) -> Resample:
-        """Strided slicing ``x[start:stop:step]``; with ``stop`` None (to the end) the size is
-        ``ceil((n − start)/step)`` at every ``n``; a fixed ``stop`` gives a fixed size.
+        """Strided slicing ``x[start:stop:step]``: with ``stop`` None (to the end) the size
+        is ``ceil((n − start)/step)`` at every ``n``, a negative ``stop`` counts from the
+        end, and a fixed ``stop`` gives a fixed size.
 
-        >>> Resample.step(1, 2).sizing(9)    # x[1::2] of 9 pixels: 1, 3, 5, 7
-        4
+        >>> Resample.step(1, 2).sizing(9), Resample.step(0, 1, -1).sizing(9)  # 1, 3, 5, 7
+        (4, 8)
         """
-        sizing: Sizing | None
-        if stop is None:
-            sizing = Sizing(Fraction(1, step), offset=step - 1 - start)
+        sizing: Sizing
+        if stop is None or stop < 0:
+            end = stop or 0
+            sizing = Sizing(Fraction(1, step), offset=step - 1 - start + end)
         else:
             sizing = Sizing(fixed=max(0, -(-(stop - start) // step)))
         offset = Fraction(start)

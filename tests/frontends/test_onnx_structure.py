@@ -23,8 +23,11 @@ def node(op: str, inputs: list[str], output: str, **attributes: object) -> onnx.
 KINDS = {
     "flatten_1x1_mixes_nothing": ([node("Flatten", ["x"], "y")], (1, 8, 1, 1), [], "elementwise"),
     "flatten_7x7": ([node("Flatten", ["x"], "y")], (1, 8, 7, 7), [], "flatten"),
+    # ViT's tokens keep their positions, as in the torch frontend (one layout model)
     "tokens": ([node("Reshape", ["x", "s"], "y")], (1, 8, 4, 4), [ints("s", [1, 8, 16])],
-               "flatten"),
+               "elementwise"),
+    "channels_first_flatten": ([node("Reshape", ["x", "s"], "y")], (1, 8, 4, 4),
+                               [ints("s", [1, 128])], "flatten"),
     "channel_shuffle": ([node("Reshape", ["x", "s"], "y")], (1, 8, 4, 4),
                         [ints("s", [1, 2, 4, 4, 4])], "elementwise"),
     "mean_over_space": ([node("ReduceMean", ["x", "a"], "y")], (1, 8, 4, 4), [ints("a", [2, 3])],
@@ -38,7 +41,8 @@ KINDS = {
     "concat_space": ([node("Relu", ["x"], "r"), node("Concat", ["x", "r"], "y", axis=2)],
                      (1, 8, 4, 4), [], "other"),
     "softmax_channels": ([node("Softmax", ["x"], "y", axis=1)], (1, 8, 4, 4), [], "elementwise"),
-    "softmax_width": ([node("Softmax", ["x"], "y")], (1, 8, 4, 4), [], "other"),
+    # every position weighs every other: attention, as in the torch frontend
+    "softmax_width": ([node("Softmax", ["x"], "y")], (1, 8, 4, 4), [], "attention"),
     "linear_over_width": ([node("MatMul", ["x", "w"], "y")], (1, 8, 4, 4), [ones("w", [4, 3])],
                           "linear"),
     "linear_over_channels": ([node("Transpose", ["x"], "t", perm=[0, 2, 3, 1]),
@@ -133,7 +137,7 @@ def test_constants_and_shape_arithmetic_are_not_nodes() -> None:
     graph = load_onnx(model_of(nodes, (1, 8, 4, 4), [ints("minus_one", [-1])]))
     assert [(n.target, n.op) for n in graph.nodes[1:]] == [
         ("Add", "elementwise"),
-        ("Reshape", "flatten"),
+        ("Reshape", "elementwise"),  # (1, 8, 16): tokens that keep their positions
     ]
     assert graph.output.output_shape == (1, 8, 16)
 

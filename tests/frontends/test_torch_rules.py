@@ -1,4 +1,4 @@
-"""The torch frontend's pure parts: geometry rules on hand-made calls, the registry,
+"""The torch frontend's pure parts: aten translations on hand-made calls, the table,
 and the meta-kernel shortcuts against torch's own kernels."""
 
 from __future__ import annotations
@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stridekit.frontends.torch_layout import permute, reshape, standard
+from stridekit.frontends.torch_ops import TRANSLATIONS, OpCall, TensorInfo, _table, translate
 from stridekit.frontends.torch_recorder import META_SHORTCUTS
-from stridekit.frontends.torch_rules import Geometry, OpCall, TensorInfo, geometry_of, geometry_rule
-from stridekit.graph import Resample
+from stridekit.geometry import Resample
+from stridekit.geometry.layout import permute, reshape, standard
 
 X = TensorInfo((1, 8, 6, 10), standard((1, 8, 6, 10), 2))
 NHWC = TensorInfo((1, 6, 10, 8), permute(X.layout, (0, 2, 3, 1)))
-ROWS = TensorInfo((60, 8), reshape(NHWC.layout, (60, 8))[0])  # ConvNeXt's pixels as rows
+ROWS = TensorInfo((60, 8), reshape(NHWC.layout, (60, 8)).layout)  # ConvNeXt's pixels as rows
 WEIGHT = TensorInfo((8, 16), None, activation=False)
 
 
@@ -29,7 +29,10 @@ WEIGHT = TensorInfo((8, 16), None, activation=False)
         ("aten.cat", {"tensors": [X, X], "dim": 2}, (1, 8, 12, 10), "other"),
         ("aten.view", {"self": X, "size": [1, 8, 60]}, (1, 8, 60), "elementwise"),
         ("aten.view", {"self": X, "size": [1, 480]}, (1, 480), "flatten"),
-        ("aten.view", {"self": X, "size": [1, 8, 2, 3, 10]}, (1, 8, 2, 3, 10), "flatten"),
+        # the height cut in two dims is half-way to a space-to-depth, not destroyed
+        ("aten.view", {"self": X, "size": [1, 8, 2, 3, 10]}, (1, 8, 2, 3, 10), "elementwise"),
+        # ... and the height cut and mixed into channels is
+        ("aten.view", {"self": X, "size": [1, 16, 3, 10]}, (1, 16, 3, 10), "flatten"),
         ("aten.mm", {"self": ROWS, "mat2": WEIGHT}, (60, 16), "conv"),
         ("aten.mm", {"self": TensorInfo((1, 480), None), "mat2": WEIGHT}, (1, 16), "linear"),
         ("aten.bmm", {"self": X, "mat2": X}, (1, 8, 8), "attention"),
@@ -42,29 +45,29 @@ WEIGHT = TensorInfo((8, 16), None, activation=False)
         ),
         ("aten.constant_pad_nd", {"self": X, "pad": [0, 1, 2, 3]}, (1, 8, 11, 11), "pad"),
         ("aten.roll", {"self": X, "shifts": [1], "dims": [2]}, (1, 8, 6, 10), "other"),
-        ("aten.nonexistent_op", {"self": X}, (1, 8, 6, 10), None),
+        ("aten.nonexistent_op", {"self": X}, (1, 8, 6, 10), "other"),
     ],
 )
-def test_rules(target: str, args: dict, out: tuple[int, ...], kind: str | None) -> None:
-    geometry = geometry_of(OpCall(target, args, (out,), spatial=2))
-    assert (geometry.kind if geometry else None) == kind
+def test_translations(target: str, args: dict, out: tuple[int, ...], kind: str) -> None:
+    lowered = translate(OpCall(target, args, (out,), spatial=2))
+    assert lowered.kind == kind
+    assert lowered.unhandled == (target not in TRANSLATIONS)
 
 
-def test_rules_place_axis_maps_by_spatial_axis() -> None:
+def test_translations_place_axis_maps_by_spatial_axis() -> None:
     """A slice of the height of an NHWC tensor maps axis 0, whatever dim holds it."""
     call = OpCall(
         "aten.slice", {"self": NHWC, "dim": 1, "start": 1, "step": 2}, ((1, 3, 10, 8),), 2
     )
-    geometry = geometry_of(call)
-    assert geometry is not None and geometry.axes == (Resample.step(1, 2), Resample.shift(0))
+    assert translate(call).axes == (Resample.step(1, 2), Resample.identity())
+    # F.pad lists the last dim first: width (0, 1), height (2, 3)
     pad = OpCall("aten.constant_pad_nd", {"self": X, "pad": [0, 1, 2, 3]}, ((1, 8, 11, 11),), 2)
-    padded = geometry_of(pad)
-    assert padded is not None and padded.axes == (Resample.shift(-2), Resample.shift(0))
+    assert translate(pad).axes == (Resample.pad(2, 3), Resample.pad(0, 1))
 
 
-def test_duplicate_rules_are_rejected() -> None:
-    with pytest.raises(RuntimeError, match=r"duplicate geometry rule for aten\.convolution"):
-        geometry_rule("aten.convolution")(lambda call: Geometry("conv"))
+def test_duplicate_translations_are_rejected() -> None:
+    with pytest.raises(RuntimeError, match=r"duplicate translation for aten\.convolution"):
+        _table((["aten.convolution"], translate), (["aten.convolution"], translate))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,113 @@
+"""Canonical ops that move dims, not pixels: reshape, permute, (un)squeeze, expand, split,
+select, concat. They keep every position (identity for fields) while the spatial axes
+stay readable in the layout; a reshape that regroups them may be space-to-depth or
+depth-to-space (`stridekit.geometry.layout`), or destroy them (a flatten).
+
+>>> x = Meta.standard((1, 768, 14, 14), spatial=2)
+>>> reshape(x, (1, 768, 196)).kind                     # ViT's tokens keep their positions
+'elementwise'
+>>> reshape(x, (1, 150528)).kind
+'flatten'
+>>> concat([x, x], (1, 1536, 14, 14), dim=1).kind
+'concat'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from stridekit.geometry import layout as lay
+from stridekit.lowering.core import Lowered, Meta, Shape, dims_of, other, out_layout
+
+
+def _settled(x: Meta, result: lay.Reshaped, out: Shape) -> Lowered:
+    if result.kind == "flatten":
+        return Lowered("flatten", None, None, out)
+    if result.kind in ("pixel_unshuffle", "pixel_shuffle"):
+        return Lowered(result.kind, result.maps, result.layout, out)
+    return Lowered("elementwise", None, result.layout, out)
+
+
+def reshape(x: Meta, out: Shape) -> Lowered:
+    """A view or reshape to ``out`` (flatten, squeeze and unsqueeze as reshapes too)."""
+    out = tuple(out)
+    if x.shape == out:
+        return Lowered("elementwise", None, x.layout, out)
+    return _settled(x, lay.reshape(x.layout, out, x.spatial), out)
+
+
+def permute(x: Meta, out: Shape, *, order: Sequence[int]) -> Lowered:
+    """Reorder dims (``permute``, ``transpose``, ONNX ``Transpose``)."""
+    return _settled(x, lay.transpose(x.layout, order, x.spatial), tuple(out))
+
+
+def swap(rank: int, a: int, b: int) -> list[int]:
+    """The order of a transpose of dims ``a`` and ``b``.
+
+    >>> swap(4, 1, -1)
+    [0, 3, 2, 1]
+    """
+    order = list(range(rank))
+    a, b = a % rank, b % rank
+    order[a], order[b] = order[b], order[a]
+    return order
+
+
+def unsqueeze(x: Meta, out: Shape, *, dims: Sequence[int]) -> Lowered:
+    """New size-1 dims at ``dims`` (positions of the output)."""
+    layout = x.layout
+    for dim in sorted(d % len(out) for d in dims):
+        layout = lay.insert(layout, dim)
+    return Lowered("elementwise", None, layout, tuple(out))
+
+
+def squeeze(x: Meta, out: Shape, *, dims: Sequence[int] | None = None) -> Lowered:
+    """Drop size-1 dims (all of them when ``dims`` is None)."""
+    chosen = dims_of(dims, x.rank) if dims is not None else list(range(x.rank))
+    gone = [d for d in chosen if x.shape[d] == 1]
+    return Lowered("elementwise", None, lay.remove(x.layout, gone), tuple(out))
+
+
+def expand(x: Meta, out: Shape) -> Lowered:
+    """Broadcasting to ``out`` (size-1 dims repeated; new leading dims). Broadcasting a
+    1-pixel map over space (after global pooling) keeps its field; repeating real pixels
+    along a spatial axis (``Tile``) mixes positions."""
+    layout = x.layout
+    for _ in range(len(out) - x.rank):
+        layout = lay.insert(layout, 0)
+    offset = len(out) - x.rank
+    for d, n in enumerate(x.shape):
+        if n != out[d + offset] and n != 1 and x.mixes([d]):
+            return other(reason="repeating pixels along a spatial axis")
+    return Lowered("elementwise", None, lay.resize(layout, out), tuple(out))
+
+
+def split(x: Meta, out: Shape, *, dim: int) -> Lowered:
+    """One piece of a split along ``dim``: channels keep positions, space does not."""
+    if x.mixes([dim]):
+        return other(reason="splitting a spatial axis")
+    return Lowered("elementwise", None, out_layout(x, out), tuple(out))
+
+
+def select(x: Meta, out: Shape, *, dim: int, index_rank: int = 0) -> Lowered:
+    """Indexing along ``dim`` (``select``, ``unbind``, ``Gather``): the dim is replaced by
+    ``index_rank`` dims of indices; picking along space mixes positions."""
+    dim %= x.rank
+    if x.mixes([dim]):
+        return other(reason="indexing along a spatial axis")
+    layout = x.layout
+    if layout is not None:
+        layout = (*layout[:dim], *((),) * index_rank, *layout[dim + 1 :])
+    return Lowered("elementwise", None, lay.resize(layout, out), tuple(out))
+
+
+def concat(inputs: Sequence[Meta], out: Shape, *, dim: int, stack: bool = False) -> Lowered:
+    """Concatenation (or stacking) along ``dim``: along channels a merge, along a dim
+    with positions ``other``."""
+    x = inputs[0]
+    layout = lay.insert(x.layout, dim) if stack else x.layout
+    dim %= len(out)
+    if layout is not None and lay.has_positions(layout[dim]):
+        return other(reason="concatenation along a spatial axis")
+    kind = "concat" if len(inputs) > 1 else "elementwise"
+    return Lowered(kind, None, lay.resize(layout, out), tuple(out))

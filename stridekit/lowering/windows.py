@@ -1,0 +1,315 @@
+"""Canonical ops that slide a window: convolutions, pooling, space-to-depth, im2col.
+
+Each builds one `Window` per slid dim (the last dims of the input) with
+`stridekit.geometry.make_window`, so padding conventions (``same`` in TF's or ONNX's
+sense, ``causal``) and the defaults live in one place: a pool's stride is its kernel
+unless given. ``strict`` also applies PyTorch's own limits (a pool's padding at most
+half its kernel, no dilation for average pooling): a spec is checked against them, an op
+a framework already ran is not.
+
+>>> x = Meta.standard((1, 3, 32, 32), spatial=2)
+>>> low = conv(x, None, weight=(8, 3, 3, 3), stride=2, padding=1)
+>>> low.kind, low.shape, low.flops, low.axes[0].describe()
+('conv', (1, 8, 16, 16), 110592, 'k=3 s=2 p=(1,1)')
+>>> pool(x, None, kind="max_pool", kernel=2).shape        # stride defaults to the kernel
+(1, 3, 16, 16)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from stridekit.errors import StrideError
+from stridekit.geometry import Resample, Window, make_window
+from stridekit.geometry import layout as lay
+from stridekit.geometry.padding import PaddingSpec
+from stridekit.lowering.core import Lowered, Meta, Shape, other, per_axis, slide
+from stridekit.lowering.cost import conv_flops
+
+Paddings = PaddingSpec | Sequence[PaddingSpec]
+
+
+def _paddings(padding: Paddings, count: int) -> list[PaddingSpec]:
+    """One padding per axis: an int, a ``(lo, hi)`` tuple or a name for every axis, or a
+    list with one of those per axis."""
+    if isinstance(padding, int | str) or (
+        isinstance(padding, tuple)
+        and len(padding) == 2
+        and all(isinstance(p, int) for p in padding)
+    ):
+        return [padding] * count  # type: ignore[list-item]
+    items = list(padding)
+    if len(items) == 1:
+        return items * count
+    if len(items) != count:
+        raise StrideError(f"padding {padding!r} needs one entry per spatial axis ({count})")
+    return [tuple(p) if isinstance(p, list) else p for p in items]
+
+
+def _windows(
+    op: str,
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Paddings,
+    dilation: Sequence[int],
+    *,
+    ceil_mode: bool = False,
+    output_padding: Sequence[int] | None = None,
+    convention: str = "torch",
+    strict: bool = False,
+) -> tuple[Window, ...]:
+    count = len(sizes)
+    pads = _paddings(padding, count)
+    extras = output_padding or (0,) * count
+    windows = []
+    for n, k, s, p, d, o in zip(sizes, kernel, stride, pads, dilation, extras, strict=True):
+        if strict:
+            windows.append(make_window(op, n, k, s, p, d, ceil_mode=ceil_mode,
+                                       output_padding=o, convention=convention))  # fmt: skip
+        else:
+            # the framework accepted the op: only its geometry matters, not its limits
+            rule = "conv_transpose" if op == "conv_transpose" else "conv"
+            window = make_window(rule, n, k, s, p, d, output_padding=o, convention=convention)
+            if ceil_mode:
+                window = Window(k, s, d, window.padding, ceil_mode=True)
+            windows.append(window)
+    return tuple(windows)
+
+
+def conv(
+    x: Meta,
+    out: Shape | None,
+    *,
+    weight: Shape,
+    stride: int | Sequence[int] = 1,
+    padding: Paddings = 0,
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    transposed: bool = False,
+    output_padding: int | Sequence[int] = 0,
+    convention: str = "torch",
+    strict: bool = False,
+) -> Lowered:
+    """A convolution with a PyTorch-shaped ``weight`` (``(C_out, C_in/g, *k)``; transposed:
+    ``(C_in, C_out/g, *k)``)."""
+    count = len(weight) - 2
+    op = "conv_transpose" if transposed else "conv"
+    windows = _windows(
+        op,
+        x.shape[x.rank - count :],
+        weight[2:],
+        per_axis(stride, count, 1),
+        padding,
+        per_axis(dilation, count, 1),
+        output_padding=per_axis(output_padding, count, 0) if transposed else None,
+        convention=convention,
+        strict=strict,
+    )
+    channels = weight[1] * groups if transposed else weight[0]
+    lowered = slide(x, op, windows, out, channels)
+    if lowered.shape is not None:
+        flops = conv_flops(x.shape, weight, lowered.shape, transposed)
+        lowered = Lowered(lowered.kind, lowered.axes, lowered.layout, lowered.shape, flops,
+                          lowered.notes)  # fmt: skip
+    return lowered
+
+
+POOL_KINDS = ("max_pool", "avg_pool", "lp_pool")
+
+
+def pool(
+    x: Meta,
+    out: Shape | None,
+    *,
+    kind: str,
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: Paddings = 0,
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    convention: str = "torch",
+    strict: bool = False,
+    count: int | None = None,
+) -> Lowered:
+    """Max, average or Lp pooling over the last ``count`` dims (default: as many as the
+    kernel lists, else the model's spatial axes); the stride defaults to the kernel."""
+    if kind not in POOL_KINDS:
+        raise StrideError(f"unknown pooling {kind!r}; choose one of {', '.join(POOL_KINDS)}")
+    if count is None:
+        count = len(kernel) if isinstance(kernel, Sequence) and len(kernel) > 1 else x.spatial
+    kernels = per_axis(kernel, count, 1)
+    strides = kernels if stride is None or stride == [] else per_axis(stride, count, 1)
+    rule = "avg_pool" if kind == "avg_pool" else "max_pool"
+    windows = _windows(
+        rule,
+        x.shape[x.rank - count :],
+        kernels,
+        strides,
+        padding,
+        per_axis(dilation, count, 1),
+        ceil_mode=ceil_mode,
+        convention=convention,
+        strict=strict,
+    )
+    return slide(x, kind, windows, out)
+
+
+def adaptive_map(n: int, out: int) -> Window | Resample:
+    """Bin ``i`` of an adaptive pool reads ``[floor(i·n/o), ceil((i+1)·n/o) − 1]``.
+
+    Divisible sizes give an exact Window ``k = s = n/o``; otherwise the bin start is at
+    most ``(q−1)/q`` before ``i·n/o`` and its end at most ``n/o − 1 + (q−1)/q`` after it,
+    with ``q`` the denominator of ``n/o``; the output size is ``o`` at every input.
+
+    >>> adaptive_map(14, 7), adaptive_map(10, 4).describe()
+    (Window(kernel=2, stride=2, dilation=1, padding=(0, 0), ceil_mode=False, transposed=False, output_padding=0), 'adaptive x2/5')
+    """  # noqa: E501
+    if n % out == 0:
+        return Window(n // out, n // out)
+    from stridekit.geometry.resample import Sizing
+
+    ratio = Fraction(n, out)
+    slack = Fraction(ratio.denominator - 1, ratio.denominator)
+    return Resample(ratio, -slack, ratio - 1 + slack, "adaptive", 1 / ratio, Sizing(fixed=out))
+
+
+def global_pool(x: Meta, out: Shape | None = None) -> Lowered:
+    """Pooling every position to one (``AdaptiveAvgPool2d(1)``, ``GlobalAveragePool``)."""
+    shape = out or (*x.shape[:2], *(1 for _ in x.shape[2:]))
+    layout = lay.collapse(x.layout, range(2, x.rank)) if x.layout is not None else None
+    return Lowered("global_pool", None, lay.resize(layout, shape), shape)
+
+
+def adaptive_pool(x: Meta, out: Shape, *, kind: str) -> Lowered:
+    """Adaptive pooling to ``out``'s sizes: global when every size is 1."""
+    count = min(x.spatial, x.rank - 2) or x.rank - 2
+    sizes_in, sizes_out = x.shape[x.rank - count :], out[len(out) - count :]
+    if all(o == 1 for o in sizes_out) and not x.mixes(range(x.rank - count)):
+        return global_pool(x, out)
+    maps = [adaptive_map(n, o) for n, o in zip(sizes_in, sizes_out, strict=True)]
+    return slide(x, kind, maps, out)
+
+
+def space_to_depth(x: Meta, out: Shape | None, *, block: int) -> Lowered:
+    """``pixel_unshuffle`` / ``SpaceToDepth``: output ``i`` covers ``[i·b, i·b + b − 1]``."""
+    count = x.rank - 2
+    if any(n % block for n in x.shape[2:]):
+        raise StrideError(
+            f"space-to-depth by {block} needs sizes divisible by {block}, got {x.shape[2:]}"
+        )
+    return slide(x, "pixel_unshuffle", [Window(block, block)] * count, out,
+                 x.shape[1] * block**count)  # fmt: skip
+
+
+def depth_to_space(x: Meta, out: Shape | None, *, block: int) -> Lowered:
+    """``pixel_shuffle`` / ``DepthToSpace``: output ``i`` reads ``floor(i/b)``."""
+    count = x.rank - 2
+    area = block**count
+    if x.shape[1] % area:
+        raise StrideError(
+            f"depth-to-space by {block} needs channels divisible by {area}, got {x.shape[1]}"
+        )
+    return slide(x, "pixel_shuffle", [Resample.nearest(block)] * count, out, x.shape[1] // area)
+
+
+def im2col(
+    x: Meta,
+    out: Shape,
+    *,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+) -> Lowered:
+    """``F.unfold``: ``(N, C, H, W)`` → ``(N, C·kh·kw, L)``, the windows' positions
+    merged in the last dim (row-major), their taps in the channels."""
+    count = len(kernel)
+    windows = tuple(
+        Window(k, s, d, (p, p))
+        for k, s, p, d in zip(kernel, stride, padding, dilation, strict=True)
+    )
+    axes = slid_or_none(x, count)
+    if axes is None:
+        return other(reason="im2col over dims that are not the spatial axes")
+    sizes = [w.output_size(n) for w, n in zip(windows, x.shape[x.rank - count :], strict=True)]
+    if len(out) != 3 or out[2] != _product(sizes):
+        return other(reason=f"im2col: windows give {sizes} positions, torch gives {out}")
+    positions = tuple(lay.Digit(axis, size, 1) for axis, size in zip(axes, sizes, strict=True))
+    layout = ((), (lay.Digit(lay.CHANNEL, out[1]),), positions)
+    identity = Resample.identity()
+    by_axis = dict(zip(axes, windows, strict=True))
+    return Lowered("unfold", tuple(by_axis.get(a, identity) for a in range(x.spatial)), layout, out)
+
+
+def col2im(
+    x: Meta,
+    out: Shape,
+    *,
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    padding: Sequence[int],
+    dilation: Sequence[int],
+) -> Lowered:
+    """``F.fold``: ``(N, C·kh·kw, L)`` → ``(N, C, H, W)``, the inverse of `im2col`: every
+    output pixel sums the window taps that land on it, a transposed window per axis."""
+    count = len(kernel)
+    if x.layout is None or x.rank != 3 or out[2:] == ():
+        return other(reason="col2im of a tensor whose window positions are unknown")
+    axes = [g.owner for g in x.layout[2] if g.owner >= 0]
+    if len(axes) != count or any(g.owner < 0 for g in x.layout[2]):
+        return other(reason="col2im of a tensor whose last dim is not the windows' positions")
+    windows = []
+    for digit, k, s, p, d, n in zip(
+        x.layout[2], kernel, stride, padding, dilation, out[2:], strict=True
+    ):
+        # F.fold: n = (L − 1)·s − 2p + d·(k − 1) + 1 + extra, the extra pixels unread
+        window = Window(k, s, d, (p, p), transposed=True)
+        extra = n - window.output_size(digit.extent)
+        if extra:
+            window = Window(k, s, d, (p, p - extra), transposed=True)
+        windows.append(window)
+    identity = Resample.identity()
+    by_axis = dict(zip(axes, windows, strict=True))
+    layout = lay.standard(out, x.spatial)
+    return Lowered("fold", tuple(by_axis.get(a, identity) for a in range(x.spatial)), layout, out)
+
+
+def tensor_unfold(x: Meta, out: Shape, *, dim: int, size: int, step: int) -> Lowered:
+    """``Tensor.unfold(dim, size, step)``: windows of ``size`` along ``dim`` every
+    ``step``, their offsets in a new last dim (timm's HaloNet, TNT, VOLO)."""
+    dim %= x.rank
+    if not x.mixes([dim]):
+        layout = lay.resize(x.layout, out[:-1])
+        return Lowered("elementwise", None, None if layout is None else (*layout, ()), out)
+    axis = lay.axis_of(x.layout[dim]) if x.layout is not None else None
+    if axis is None:
+        return other(reason="unfold along a dim that merges spatial axes")
+    window = Window(size, step)
+    if window.output_size(x.shape[dim]) != out[dim]:
+        return other(reason=f"unfold: {window.formula(x.shape[dim])}, torch gives {out[dim]}")
+    assert x.layout is not None
+    dims = list(x.layout)
+    dims[dim] = (lay.Digit(axis, out[dim], 1),)
+    layout = (*dims, (lay.Digit(lay.CHANNEL, size),))
+    identity = Resample.identity()
+    axes = tuple(window if a == axis else identity for a in range(x.spatial))
+    return Lowered("unfold", axes, layout, out)
+
+
+def slid_or_none(x: Meta, count: int) -> list[int] | None:
+    """The spatial axes of the last ``count`` dims, each present; else None."""
+    from stridekit.lowering.core import slid_axes
+
+    axes = slid_axes(x, count)
+    if axes is None or None in axes:
+        return None
+    return [a for a in axes if a is not None]
+
+
+def _product(values: Sequence[int]) -> int:
+    total = 1
+    for v in values:
+        total *= v
+    return total
