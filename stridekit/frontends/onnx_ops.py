@@ -12,7 +12,7 @@ frontend can compare the windows' sizes with ONNX's shape inference (see `onnx.p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -34,7 +34,7 @@ from stridekit.lowering import (
     views,
     windows,
 )
-from stridekit.lowering.core import dims_of
+from stridekit.lowering.core import dims_of, translation_table
 
 Shape = tuple[int, ...]
 
@@ -234,87 +234,20 @@ def _pool(ctx: OpContext) -> Lowered:
 
 # --- pointwise ops and merges -------------------------------------------------------------
 
-ELEMENTWISE = [
-    "Relu",
-    "LeakyRelu",
-    "PRelu",
-    "Elu",
-    "Selu",
-    "Celu",
-    "Gelu",
-    "ThresholdedRelu",
-    "Sigmoid",
-    "HardSigmoid",
-    "HardSwish",
-    "Swish",
-    "Mish",
-    "Tanh",
-    "Softplus",
-    "Softsign",
-    "Clip",
-    "Exp",
-    "Log",
-    "Sqrt",
-    "Abs",
-    "Neg",
-    "Reciprocal",
-    "Erf",
-    "Floor",
-    "Ceil",
-    "Round",
-    "Sign",
-    "Sin",
-    "Cos",
-    "Tan",
-    "Asin",
-    "Acos",
-    "Atan",
-    "Sinh",
-    "Cosh",
-    "Asinh",
-    "Acosh",
-    "Atanh",
-    "Not",
-    "IsNaN",
-    "IsInf",
-    "BitwiseNot",
-    "Cast",
-    "CastLike",
-    "Identity",
-    "Dropout",
-    "Shrink",
-    "BatchNormalization",
-    "InstanceNormalization",
-    "LayerNormalization",
-    "GroupNormalization",
-    "RMSNormalization",
-    "LpNormalization",
-    "MeanVarianceNormalization",
-    "LRN",
-    "QuantizeLinear",
-    "DequantizeLinear",
-    "DynamicQuantizeLinear",
-]
+ELEMENTWISE = (  # noqa: SIM905
+    "Relu LeakyRelu PRelu Elu Selu Celu Gelu ThresholdedRelu Sigmoid HardSigmoid "
+    "HardSwish Swish Mish Tanh Softplus Softsign Clip Exp Log Sqrt Abs Neg Reciprocal "
+    "Erf Floor Ceil Round Sign Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh "
+    "Not IsNaN IsInf BitwiseNot Cast CastLike Identity Dropout Shrink BatchNormalization "
+    "InstanceNormalization LayerNormalization GroupNormalization RMSNormalization "
+    "LpNormalization MeanVarianceNormalization LRN QuantizeLinear DequantizeLinear "
+    "DynamicQuantizeLinear"
+).split()
 MERGE_ADD = ("Add", "Sub", "Sum", "Mean", "Max", "Min")
-MERGE_MUL = [
-    "Mul",
-    "Div",
-    "Pow",
-    "Mod",
-    "Where",
-    "And",
-    "Or",
-    "Xor",
-    "Equal",
-    "Greater",
-    "GreaterOrEqual",
-    "Less",
-    "LessOrEqual",
-    "BitShift",
-    "BitwiseAnd",
-    "BitwiseOr",
-    "BitwiseXor",
-]
+MERGE_MUL = (  # noqa: SIM905
+    "Mul Div Pow Mod Where And Or Xor Equal Greater GreaterOrEqual Less LessOrEqual "
+    "BitShift BitwiseAnd BitwiseOr BitwiseXor"
+).split()
 
 
 def _pointwise(ctx: OpContext) -> Lowered:
@@ -410,20 +343,10 @@ def _resize(ctx: OpContext) -> Lowered:
 
 # --- ops that mix positions: reductions, softmax, linear layers ---------------------------
 
-REDUCE = [
-    "ReduceMean",
-    "ReduceMax",
-    "ReduceMin",
-    "ReduceSum",
-    "ReduceProd",
-    "ReduceL1",
-    "ReduceL2",
-    "ReduceLogSum",
-    "ReduceLogSumExp",
-    "ReduceSumSquare",
-    "ArgMax",
-    "ArgMin",
-]
+REDUCE = (  # noqa: SIM905
+    "ReduceMean ReduceMax ReduceMin ReduceSum ReduceProd ReduceL1 ReduceL2 ReduceLogSum "
+    "ReduceLogSumExp ReduceSumSquare ArgMax ArgMin"
+).split()
 
 
 def _reduce(ctx: OpContext) -> Lowered:
@@ -474,18 +397,7 @@ def _matmul(ctx: OpContext) -> Lowered:
     return mixing.matmul(left, right, ctx.out, shapes=(a, b))
 
 
-def _table(*groups: tuple[Sequence[str], Translation]) -> dict[str, Translation]:
-    """One entry per op type; a type listed twice is a bug caught at import."""
-    table: dict[str, Translation] = {}
-    for op_types, translation in groups:
-        for op_type in op_types:
-            if op_type in table:
-                raise RuntimeError(f"duplicate ONNX translation for {op_type}")
-            table[op_type] = translation
-    return table
-
-
-TRANSLATIONS: dict[str, Translation] = _table(
+TRANSLATIONS: dict[str, Translation] = translation_table(
     (("Conv", "ConvInteger"), _conv(1)),
     (("QLinearConv",), _conv(3)),
     (("ConvTranspose",), _conv_transpose),

@@ -26,7 +26,7 @@ from typing import Any
 
 from stridekit.geometry.layout import Layout
 from stridekit.lowering import Lowered, Meta, mixing, moves, pointwise, unknown, views, windows
-from stridekit.lowering.core import dims_of, per_axis
+from stridekit.lowering.core import dims_of, per_axis, translation_table
 
 
 @dataclass(frozen=True)
@@ -294,28 +294,21 @@ def _attention(call: OpCall) -> Lowered:
     return mixing.attention(call.out)
 
 
-def _im2col(call: OpCall) -> Lowered:
-    count = 2
-    return windows.im2col(
-        call.x,
-        call.out,
-        kernel=per_axis(call.get("kernel_size"), count, 1),
-        stride=per_axis(call.get("stride"), count, 1),
-        padding=per_axis(call.get("padding"), count, 0),
-        dilation=per_axis(call.get("dilation"), count, 1),
-    )
+def _columns(fold: bool) -> Translation:
+    """``aten.im2col`` (F.unfold) and ``aten.col2im`` (F.fold), over two spatial axes."""
 
+    def translate(call: OpCall) -> Lowered:
+        op = windows.col2im if fold else windows.im2col
+        return op(
+            call.x,
+            call.out,
+            kernel=per_axis(call.get("kernel_size"), 2, 1),
+            stride=per_axis(call.get("stride"), 2, 1),
+            padding=per_axis(call.get("padding"), 2, 0),
+            dilation=per_axis(call.get("dilation"), 2, 1),
+        )
 
-def _col2im(call: OpCall) -> Lowered:
-    count = 2
-    return windows.col2im(
-        call.x,
-        call.out,
-        kernel=per_axis(call.get("kernel_size"), count, 1),
-        stride=per_axis(call.get("stride"), count, 1),
-        padding=per_axis(call.get("padding"), count, 0),
-        dilation=per_axis(call.get("dilation"), count, 1),
-    )
+    return translate
 
 
 def _unfold(call: OpCall) -> Lowered:
@@ -332,71 +325,29 @@ def _unfold(call: OpCall) -> Lowered:
 # are identity for fields, even group/instance norms whose statistics span the image)
 POSITIONWISE = tuple(
     f"aten.{name}"
-    for name in [
-        "hardswish",
-        "gelu",
-        "mish",
-        "_prelu_kernel",
-        "log_sigmoid_forward",
-        "threshold",
-        "rrelu_with_noise",
-        "native_dropout",
-        "bernoulli",
-        "fill",
-        "zero",
-        "native_batch_norm",
-        "_native_batch_norm_legit",
-        "_native_batch_norm_legit_no_training",
-        "_native_batch_norm_legit_functional",
-        "native_layer_norm",
-        "native_group_norm",
-        "_fused_rms_norm",
-    ]
+    for name in (  # noqa: SIM905
+        "hardswish gelu mish _prelu_kernel log_sigmoid_forward threshold rrelu_with_noise "
+        "native_dropout bernoulli fill zero native_batch_norm _native_batch_norm_legit "
+        "_native_batch_norm_legit_no_training _native_batch_norm_legit_functional "
+        "native_layer_norm native_group_norm _fused_rms_norm"
+    ).split()
 )
-REDUCTIONS = [
-    "mean",
-    "sum",
-    "amax",
-    "amin",
-    "max",
-    "min",
-    "var",
-    "std",
-    "var_mean",
-    "std_mean",
-    "logsumexp",
-    "linalg_vector_norm",
-    "norm",
-    "prod",
-    "argmax",
-    "argmin",
-]
-ATTENTION = [
-    "_scaled_dot_product_flash_attention_for_cpu",
-    "_scaled_dot_product_flash_attention",
-    "_scaled_dot_product_efficient_attention",
-    "_scaled_dot_product_cudnn_attention",
-    "_scaled_dot_product_fused_attention_overrideable",
-    "_native_multi_head_attention",
-]
-
-
-def _table(*groups: tuple[Sequence[str], Translation]) -> dict[str, Translation]:
-    """One entry per aten target; a target listed twice is a bug caught at import."""
-    table: dict[str, Translation] = {}
-    for targets, translation in groups:
-        for target in targets:
-            if target in table:
-                raise RuntimeError(f"duplicate translation for {target}")
-            table[target] = translation
-    return table
+REDUCTIONS = (  # noqa: SIM905
+    "mean sum amax amin max min var std var_mean std_mean logsumexp linalg_vector_norm norm "
+    "prod argmax argmin"
+).split()
+ATTENTION = (  # noqa: SIM905
+    "_scaled_dot_product_flash_attention_for_cpu _scaled_dot_product_flash_attention "
+    "_scaled_dot_product_efficient_attention _scaled_dot_product_cudnn_attention "
+    "_scaled_dot_product_fused_attention_overrideable _native_multi_head_attention"
+).split()
 
 
 def _aten(*names: str) -> list[str]:
     return [f"aten.{name}" for name in names]
 
 
-TRANSLATIONS: dict[str, Translation] = _table(
+TRANSLATIONS: dict[str, Translation] = translation_table(
     (_aten("convolution", "_convolution"), _convolution),
     (
         [f"aten.max_pool{n}d{s}" for n in (1, 2, 3) for s in ("", "_with_indices")],
@@ -443,8 +394,8 @@ TRANSLATIONS: dict[str, Translation] = _table(
     (_aten(*REDUCTIONS), _reduction),
     (_aten("mm", "addmm", "bmm", "baddbmm", "_scaled_mm"), _matmul),
     (_aten(*ATTENTION), _attention),
-    (_aten("im2col"), _im2col),
-    (_aten("col2im"), _col2im),
+    (_aten("im2col"), _columns(fold=False)),
+    (_aten("col2im"), _columns(fold=True)),
     (_aten("unfold"), _unfold),
 )
 

@@ -16,8 +16,9 @@ know it (a spec), and its FLOPs (`stridekit.lowering.cost`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from stridekit.errors import StrideError
 from stridekit.geometry import Resample, Window
@@ -182,3 +183,23 @@ def per_axis(value: int | Sequence[int] | None, count: int, default: int) -> tup
         return (value,) * count
     items = [int(v) for v in value]
     return tuple(items) * count if len(items) == 1 else tuple(items[-count:])
+
+
+def translation_table(
+    *groups: tuple[Sequence[str], Callable[[Any], Lowered]],
+) -> dict[str, Callable[[Any], Lowered]]:
+    """A frontend's table of framework op → translation, filled explicitly; an op listed
+    twice is a bug caught at import.
+
+    >>> translation_table((["Relu"], other), (["Relu"], other))
+    Traceback (most recent call last):
+    ...
+    RuntimeError: duplicate translation for Relu
+    """
+    table: dict[str, Callable[[Any], Lowered]] = {}
+    for names, translation in groups:
+        for name in names:
+            if name in table:
+                raise RuntimeError(f"duplicate translation for {name}")
+            table[name] = translation
+    return table

@@ -24,7 +24,7 @@ from stridekit.errors import StrideError
 from stridekit.geometry import Resample, Window, make_window
 from stridekit.geometry import layout as lay
 from stridekit.geometry.padding import PaddingSpec
-from stridekit.lowering.core import Lowered, Meta, Shape, other, per_axis, slide
+from stridekit.lowering.core import AxisMap, Lowered, Meta, Shape, other, per_axis, slide
 from stridekit.lowering.cost import conv_flops
 
 Paddings = PaddingSpec | Sequence[PaddingSpec]
@@ -238,9 +238,7 @@ def im2col(
         return other(reason=f"im2col: windows give {sizes} positions, torch gives {out}")
     positions = tuple(lay.Digit(axis, size, 1) for axis, size in zip(axes, sizes, strict=True))
     layout = ((), (lay.Digit(lay.CHANNEL, out[1]),), positions)
-    identity = Resample.identity()
-    by_axis = dict(zip(axes, windows, strict=True))
-    return Lowered("unfold", tuple(by_axis.get(a, identity) for a in range(x.spatial)), layout, out)
+    return Lowered("unfold", on_axes(axes, windows, x.spatial), layout, out)
 
 
 def col2im(
@@ -270,10 +268,13 @@ def col2im(
         if extra:
             window = Window(k, s, d, (p, p - extra), transposed=True)
         windows.append(window)
-    identity = Resample.identity()
-    by_axis = dict(zip(axes, windows, strict=True))
-    layout = lay.standard(out, x.spatial)
-    return Lowered("fold", tuple(by_axis.get(a, identity) for a in range(x.spatial)), layout, out)
+    return Lowered("fold", on_axes(axes, windows, x.spatial), lay.standard(out, x.spatial), out)
+
+
+def on_axes(axes: Sequence[int], maps: Sequence[Window], spatial: int) -> tuple[AxisMap, ...]:
+    """One map per spatial axis of the model: ``maps[i]`` on ``axes[i]``, identity elsewhere."""
+    by_axis: dict[int, AxisMap] = dict(zip(axes, maps, strict=True))
+    return tuple(by_axis.get(a, Resample.identity()) for a in range(spatial))
 
 
 def tensor_unfold(x: Meta, out: Shape, *, dim: int, size: int, step: int) -> Lowered:
@@ -293,9 +294,7 @@ def tensor_unfold(x: Meta, out: Shape, *, dim: int, size: int, step: int) -> Low
     dims = list(x.layout)
     dims[dim] = (lay.Digit(axis, out[dim], 1),)
     layout = (*dims, (lay.Digit(lay.CHANNEL, size),))
-    identity = Resample.identity()
-    axes = tuple(window if a == axis else identity for a in range(x.spatial))
-    return Lowered("unfold", axes, layout, out)
+    return Lowered("unfold", on_axes([axis], [window], x.spatial), layout, out)
 
 
 def slid_or_none(x: Meta, count: int) -> list[int] | None:

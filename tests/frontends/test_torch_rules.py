@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from stridekit.frontends.torch_ops import TRANSLATIONS, OpCall, TensorInfo, _table, translate
+from stridekit.frontends.torch_ops import TRANSLATIONS, OpCall, TensorInfo, translate
 from stridekit.frontends.torch_recorder import META_SHORTCUTS
 from stridekit.geometry import Resample
 from stridekit.geometry.layout import permute, reshape, standard
+from stridekit.lowering.core import translation_table
 
 X = TensorInfo((1, 8, 6, 10), standard((1, 8, 6, 10), 2))
 NHWC = TensorInfo((1, 6, 10, 8), permute(X.layout, (0, 2, 3, 1)))
@@ -67,7 +68,7 @@ def test_translations_place_axis_maps_by_spatial_axis() -> None:
 
 def test_duplicate_translations_are_rejected() -> None:
     with pytest.raises(RuntimeError, match=r"duplicate translation for aten\.convolution"):
-        _table((["aten.convolution"], translate), (["aten.convolution"], translate))
+        translation_table((["aten.convolution"], translate), (["aten.convolution"], translate))
 
 
 @pytest.mark.parametrize(
