@@ -49,7 +49,9 @@ def reads(
     y = op(x)
     out = {
         index: (pixels[round(v) - 1] if round(v) > 0 else None)
-        for index, v in zip(itertools.product(*(range(n) for n in y.shape)), y.flatten().tolist())
+        for index, v in zip(
+            itertools.product(*(range(n) for n in y.shape)), y.flatten().tolist(), strict=True
+        )
     }
     return tuple(y.shape), out
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the table of cases reads best one case to a few lines)
 """Every canonical op against an oracle measured on real tensors (`tests.lowering.oracles`):
 the pixels each output element holds (data movement) or depends on (Jacobians) must be
 where the op's axis maps and output layout say, exactly for exact maps. The cases cover
@@ -16,8 +17,7 @@ import torch.nn.functional as F
 
 from stridekit.geometry import Resample, Window
 from stridekit.geometry.layout import positional
-from stridekit.lowering import OPS, Lowered, Meta
-from stridekit.lowering import mixing, moves, pointwise, views, windows
+from stridekit.lowering import OPS, Lowered, Meta, mixing, moves, pointwise, views, windows
 from tests.lowering.oracles import coordinates, dependencies, reads
 
 GLOBAL = {"global_pool", "attention", "linear", "other", "flatten"}
