@@ -11,6 +11,7 @@ from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
 from stridekit.cli.parsing import UsageError, parse_input_shape, parse_sizes
 from stridekit.design import adapt_images
+from stridekit.errors import SizeError
 from stridekit.geometry.limits import check_size
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -30,6 +31,8 @@ def _folder_sizes(folder: Path) -> list[tuple[int, ...]]:
                 width, height = image.size
         except (OSError, UnidentifiedImageError):
             raise UsageError(f"{path}: not a readable image") from None
+        except Image.DecompressionBombError as error:  # PIL refuses its header already
+            raise SizeError(f"{path}: {error}") from None
         what = f"{path}: image size"
         sizes.append((check_size(height, what), check_size(width, what)))
     if not sizes:
