@@ -1,138 +1,105 @@
 """`analyze(model, input_size)` → `Analysis`: per-layer stride, receptive field and cost.
 
-The analysis is data; rendering lives in `stridekit.render`. Printing an `Analysis` shows
-a rich table; `to_json()`, `to_markdown()` and `rows()` give the other forms.
+An `Analysis` is data that renders itself: printing it shows a rich table (rows folded to
+a module depth with `Analysis.view`), and `to_dict()`, `to_json()`, `to_markdown()`,
+`rows()` and `_repr_html_()` give the other forms.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
-from stridekit.errors import ModelError
-from stridekit.geometry import Field, Window
-from stridekit.graph import Graph, Node, Resample
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from stridekit.errors import ChoiceError, ModelError, UsageError
+from stridekit.geometry.limits import check_shape
+from stridekit.graph import Graph
+from stridekit.layer_record import LayerRecord, jsonable, layer_record
 from stridekit.passes import FieldResult, head_node, propagate_fields
+from stridekit.render import Result, axes_text, human, table
 
-Value = int | Fraction | None
+__all__ = ["Analysis", "AnalysisView", "LayerRecord", "analyze", "analyze_graph", "jsonable"]
 
-
-def jsonable(value: Any) -> Any:
-    """Fractions as ``"1/2"`` strings (integers stay integers), tuples as lists.
-
-    >>> jsonable([Fraction(1, 2), Fraction(4), (1, 2)])
-    ['1/2', 4, [1, 2]]
-    """
-    if isinstance(value, Fraction):
-        return value.numerator if value.denominator == 1 else str(value)
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    return value
+OP_FILTERS = ("main", "all")
+HIDDEN_BY_DEFAULT = frozenset({"elementwise"})  # pointwise ops, shown with ops="all"
+COLUMNS = ("name", "op", "output", "window", "jump", "rf", "params", "MACs")
 
 
 @dataclass(frozen=True)
-class LayerRecord:
-    """One row of the analysis: a node of the graph with its geometry, field and cost."""
+class DisplayRow:
+    """One row of the table: a record, or a module's records folded into one."""
 
     name: str
     op: str
-    module: str
-    input_shapes: tuple[tuple[int, ...], ...]
-    output_shape: tuple[int, ...]
-    kernel: tuple[Value, ...] | None
-    stride: tuple[Value, ...] | None
-    padding: tuple[tuple[Value, Value], ...] | None
-    dilation: tuple[Value, ...] | None
-    jump: tuple[Fraction, ...]
-    rf: tuple[Fraction, ...] | None  # None: global (every input pixel reaches it)
-    rf_start: tuple[Fraction, ...]
-    local_rf: tuple[Fraction, ...]
+    shape: str
+    window: str
+    jump: str
+    rf: str
     params: int
-    flops: int
     macs: int
-    activation_bytes: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "name": self.name,
-                "op": self.op,
-                "input_shapes": self.input_shapes,
-                "output_shape": self.output_shape,
-                "kernel": self.kernel,
-                "stride": self.stride,
-                "padding": self.padding,
-                "dilation": self.dilation,
-                "jump": self.jump,
-                "rf": self.rf,
-                "rf_start": self.rf_start,
-                "params": self.params,
-                "flops": self.flops,
-                "macs": self.macs,
-                "activation_bytes": self.activation_bytes,
-            }
-        )
+    def cells(self) -> list[str]:
+        return [
+            self.name,
+            self.op,
+            self.shape,
+            self.window,
+            self.jump,
+            self.rf,
+            f"{self.params:,}",
+            human(self.macs),
+        ]
 
 
-def _geometry(node: Node) -> dict[str, tuple[Any, ...] | None]:
-    if not node.axes:
-        return {"kernel": None, "stride": None, "padding": None, "dilation": None}
-    kernel: list[Value] = []
-    stride: list[Value] = []
-    padding: list[tuple[Value, Value]] = []
-    dilation: list[Value] = []
-    for axis in node.axes:
-        if isinstance(axis, Window):
-            kernel.append(axis.kernel)
-            stride.append(Fraction(1, axis.stride) if axis.transposed else axis.stride)
-            padding.append((axis.pad_lo, axis.pad_hi))
-            dilation.append(axis.dilation)
-        elif isinstance(axis, Resample):
-            kernel.append(axis.stop - axis.start + 1)
-            stride.append(axis.scale)
-            padding.append((-axis.start, axis.start))
-            dilation.append(1)
-    return {
-        "kernel": tuple(kernel),
-        "stride": tuple(stride),
-        "padding": tuple(padding),
-        "dilation": tuple(dilation),
-    }
-
-
-def _record(node: Node, fields: tuple[Field, ...], local: tuple[Field, ...]) -> LayerRecord:
-    is_global = any(f.is_global for f in fields)
-    geometry = _geometry(node)
-    return LayerRecord(
-        name=node.name,
-        op=node.op,
-        module=node.module,
-        input_shapes=node.input_shapes,
-        output_shape=node.output_shape,
-        kernel=geometry["kernel"],
-        stride=geometry["stride"],
-        padding=geometry["padding"],
-        dilation=geometry["dilation"],
-        jump=tuple(f.jump for f in fields),
-        rf=None if is_global else tuple(f.size for f in fields),
-        rf_start=tuple(f.lo for f in fields),
-        local_rf=tuple(f.size for f in local),
-        params=node.params,
-        flops=node.flops,
-        macs=node.macs,
-        activation_bytes=node.activation_bytes,
+def _display_row(name: str, op: str, records: Sequence[LayerRecord]) -> DisplayRow:
+    last = records[-1]
+    return DisplayRow(
+        name=name,
+        op=op,
+        shape="x".join(str(s) for s in last.output_shape),
+        window=last.describe_window() if len(records) == 1 else "-",
+        jump=axes_text(last.jump) if last.jump else "-",
+        rf=("global" if last.rf is None else axes_text(last.rf)) if last.jump else "-",
+        params=sum(r.params for r in records),
+        macs=sum(r.macs for r in records),
     )
 
 
+def display_rows(
+    layers: Sequence[LayerRecord], depth: int | None = None, ops: str = "main"
+) -> list[DisplayRow]:
+    """The rows to show: modules deeper than ``depth`` folded into one row (costs summed,
+    the shape and field of their last op); pointwise ops hidden unless ``ops="all"``."""
+    groups: list[tuple[str, list[LayerRecord]]] = []
+    for record in layers:
+        parts = record.module.split(".") if record.module else []
+        if depth and len(parts) > depth:
+            key = ".".join(parts[:depth])
+            if groups and groups[-1][0] == key:
+                groups[-1][1].append(record)
+            else:
+                groups.append((key, [record]))
+            continue
+        groups.append(("", [record]))
+    rows = []
+    for key, records in groups:
+        if key and len(records) > 1:
+            rows.append(_display_row(key, "module", records))
+        elif ops == "all" or records[0].op not in HIDDEN_BY_DEFAULT:
+            rows.append(_display_row(records[0].name, records[0].op, records))
+    return rows
+
+
 @dataclass
-class Analysis:
+class Analysis(Result):
     """The analysis of one model at one input size.
 
+    >>> from stridekit.geometry import Window
     >>> from stridekit.graph import Node
     >>> g = Graph(input_shape=(1, 3, 224, 224))
     >>> stem, pool = Window(7, 2, padding=(3, 3)), Window(3, 2, padding=(1, 1))
@@ -228,46 +195,98 @@ class Analysis:
             "unhandled_ops": self.unhandled,
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent)
+    def view(self, depth: int | None = None, ops: str = "main") -> AnalysisView:
+        """The analysis shown with rows folded to ``depth`` (module levels) and pointwise
+        ops hidden (``ops="main"``) or shown (``"all"``)."""
+        return AnalysisView(self, depth, ops)
 
     def to_markdown(self, depth: int | None = None, ops: str = "main") -> str:
-        from stridekit.render import analysis_markdown
+        return self.view(depth, ops).to_markdown()
 
-        return analysis_markdown(self, depth=depth, ops=ops)
+    def __rich__(self) -> RenderableType:
+        return self.view().__rich__()
 
-    def __rich__(self) -> Any:
-        from stridekit.render import analysis_table
 
-        return analysis_table(self)
+@dataclass(frozen=True)
+class AnalysisView(Result):
+    """An `Analysis` as a table folded to a module ``depth``, showing ``ops`` (``"main"``
+    hides pointwise ops, ``"all"`` shows them); its data is the whole analysis."""
 
-    def __str__(self) -> str:
-        from stridekit.render import render_text
+    analysis: Analysis
+    depth: int | None = None
+    ops: str = "main"
 
-        return render_text(self)
+    def __post_init__(self) -> None:
+        if self.ops not in OP_FILTERS:
+            raise ChoiceError(
+                f"unknown ops filter {self.ops!r}; choose one of {', '.join(OP_FILTERS)}"
+            )
+        if self.depth is not None and self.depth < 0:
+            raise UsageError(f"depth must be >= 0, got {self.depth}")
+
+    def rows(self) -> list[DisplayRow]:
+        return display_rows(self.analysis.layers, self.depth, self.ops)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.analysis.to_dict()
+
+    def totals_lines(self) -> list[str]:
+        a = self.analysis
+        rf, local = a.receptive_field, a.local_receptive_field
+        rf_text = "global" if rf is None else axes_text(rf)
+        if rf is None and local:
+            rf_text += f" (sliding windows alone: {axes_text(local)})"
+        lines = [
+            f"params {a.total_params:,}   MACs {human(a.total_macs)}   "
+            f"FLOPs {human(a.total_flops)}",
+            f"output stride {axes_text(a.output_stride)}   receptive field {rf_text}   "
+            f"(at {a.head.name})",
+        ]
+        if a.unused_params:
+            lines.append(
+                f"{a.unused_params:,} declared parameters are never used by the traced "
+                "forward (eval mode: e.g. auxiliary heads)"
+            )
+        if a.unhandled:
+            lines.append(f"ops without a rule (treated as global): {', '.join(a.unhandled)}")
+        return lines
+
+    def __rich__(self) -> RenderableType:
+        shape = "x".join(str(s) for s in self.analysis.input_shape)
+        rows = table(
+            f"{self.analysis.model} at {shape}",
+            COLUMNS,
+            (row.cells() for row in self.rows()),
+            right=("params", "MACs"),
+        )
+        return Group(rows, Text("\n".join(self.totals_lines())))
 
 
 def analyze_graph(graph: Graph, model: str | None = None) -> Analysis:
     """Run the passes over a graph any frontend produced."""
+    check_shape(graph.input_shape, f"{model or graph.name}: input shape")
     result = propagate_fields(graph)
     layers = [
-        _record(node, result.fields[node.name], result.local[node.name]) for node in graph.nodes
+        layer_record(node, result.fields[node.name], result.local[node.name])
+        for node in graph.nodes
     ]
     return Analysis(graph=graph, field_result=result, layers=layers, model=model or graph.name)
 
 
 def analyze(
     model: Any,
-    input_size: tuple[int, ...] | None = (1, 3, 224, 224),
+    input_size: tuple[int, ...] | None = None,
     *,
     device: str = "meta",
 ) -> Analysis:
     """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, a
     ``.onnx`` or spec file), or a `Graph`.
 
-    For a reference, ``input_size=None`` takes the size the source suggests (a spec's or
-    an ONNX file's input, torchvision's or timm's crop size).
+    Without ``input_size`` a reference is analysed at the size its source declares (a
+    spec's or an ONNX file's input, torchvision's or timm's preset); a torch module
+    declares none, so it needs one, e.g. ``(1, 3, 224, 224)``. A graph has its own.
 
+    >>> from stridekit.geometry import Window
     >>> from stridekit.graph import Node
     >>> g = Graph(input_shape=(1, 1, 32, 32))
     >>> w = Window(3, 2)
@@ -277,12 +296,19 @@ def analyze(
     """
     if isinstance(model, Graph):
         return analyze_graph(model)
+    if input_size is not None:
+        input_size = check_shape(tuple(input_size), "input_size")
     if isinstance(model, str):
         from stridekit.frontends.resolve import resolve
 
         resolved = resolve(model, input_size)
         if resolved.module is not None:
             shape = input_size or resolved.input_shape
+            if shape is None:
+                raise ModelError(
+                    f"{model} declares no input size: give one, e.g. (1, 3, 224, 224) "
+                    "(on the command line: --input 1x3x224x224)"
+                )
             analysis = analyze(resolved.module, shape, device=device)
         else:
             analysis = analyze_graph(resolved.to_graph(input_size))
@@ -298,7 +324,10 @@ def analyze(
             "reference such as 'torchvision:resnet50', an .onnx file or a spec file"
         )
     if input_size is None:
-        raise ModelError("a torch module needs an input size, e.g. (1, 3, 224, 224)")
+        raise ModelError(
+            f"a torch module ({type(model).__name__}) declares no input size: give one, "
+            "e.g. analyze(model, (1, 3, 224, 224))"
+        )
     from stridekit.frontends.torch import trace_torch
 
     graph = trace_torch(model, tuple(input_size), device=device)

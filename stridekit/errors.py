@@ -40,3 +40,26 @@ class UnsupportedError(StrideError):
 
 class ModelError(StrideError):
     """A model, a model reference or a model file cannot be loaded or traced."""
+
+
+class UsageError(StrideError):
+    """A value given to a command or a function is malformed or not one it accepts
+    (``--input 3x224``, a negative depth, a layer with no stride to remove)."""
+
+
+class ChoiceError(UsageError):
+    """A name is not among the choices (a rule code, a task, a template family, an ops
+    filter, a padding); the message lists the choices."""
+
+
+class SizeError(StrideError):
+    """A size is outside the range stridekit handles (below 1, or beyond
+    `stridekit.geometry.limits.MAX_SIZE`), or no size meets the request."""
+
+
+class SpecError(StrideError):
+    """A layer spec or a plan template is malformed: a missing file, a wrong key or type."""
+
+
+class Infeasible(StrideError):
+    """No stride plan meets the constraints; the message says which and by how much."""

@@ -8,7 +8,6 @@ from stridekit.analysis import analyze as run_analysis
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
 from stridekit.cli.parsing import parse_input_shape
-from stridekit.render import analysis_table
 
 
 @app.command()
@@ -19,7 +18,10 @@ def analyze(
         "model.onnx, or a spec (.yaml/.json).",
     ),
     input_shape: str = typer.Option(
-        None, "--input", help="Input shape NxCxHxW (default 1x3x224x224; ONNX/spec: their own)."
+        None,
+        "--input",
+        help="Input shape NxCxHxW (default: the size the model declares: a spec's or ONNX "
+        "file's input, torchvision's or timm's preset).",
     ),
     depth: int = typer.Option(None, "--depth", help="Fold rows to this module depth."),
     ops: str = typer.Option("main", "--ops", help="main (hide pointwise ops) or all."),
@@ -34,6 +36,5 @@ def analyze(
 
     Example: stridekit analyze torchvision:resnet50 --input 1x3x224x224 --depth 1
     """
-    shape = parse_input_shape(input_shape)
-    analysis = run_analysis(model, shape, device=device)
-    emit(fmt, analysis.to_dict(), lambda: [analysis_table(analysis, depth, ops)])
+    analysis = run_analysis(model, parse_input_shape(input_shape), device=device)
+    emit(analysis.view(depth, ops), fmt)

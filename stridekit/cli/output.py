@@ -1,15 +1,16 @@
-"""One output layer for every command: ``--format table|json|markdown``."""
+"""One output layer for every command: print a result as ``--format table|json|markdown``.
+
+A command hands `emit` a library result (`stridekit.render.Result`); the result knows its
+data (`to_dict`), its Markdown and its rich table, so no command builds either.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from enum import StrEnum
-from typing import Any
 
-from rich.console import Console, RenderableType
+from rich.console import Console
 
-from stridekit.render import to_markdown
+from stridekit.render import WIDTH, Result
 
 
 class Format(StrEnum):
@@ -20,17 +21,14 @@ class Format(StrEnum):
 
 def console() -> Console:
     # soft_wrap keeps long lines whole so golden files do not depend on the terminal
-    return Console(highlight=False, soft_wrap=False, width=120)
+    return Console(highlight=False, soft_wrap=False, width=WIDTH)
 
 
-def emit(fmt: Format, data: dict[str, Any], table: Callable[[], list[RenderableType]]) -> None:
-    """Print ``data`` as JSON, or the renderables that ``table`` builds."""
+def emit(result: Result, fmt: Format) -> None:
+    """Print ``result`` in the format asked for."""
     if fmt is Format.json:
-        print(json.dumps(data, indent=2))
-        return
-    if fmt is Format.markdown:
-        print("\n\n".join(to_markdown(r) for r in table()))
-        return
-    out = console()
-    for renderable in table():
-        out.print(renderable)
+        print(result.to_json(indent=2))
+    elif fmt is Format.markdown:
+        print(result.to_markdown(), end="")
+    else:
+        console().print(result)

@@ -4,25 +4,45 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from stridekit.errors import StrideError
+from stridekit.errors import UsageError
 from stridekit.geometry import Window
+from stridekit.geometry.limits import MAX_SIZE, check_size
 from stridekit.geometry.padding import PaddingSpec
 
+__all__ = [
+    "UsageError",
+    "broadcast",
+    "parse_input_shape",
+    "parse_ints",
+    "parse_layer",
+    "parse_padding",
+    "parse_sizes",
+]
 
-class UsageError(StrideError):
-    """A command-line value cannot be parsed."""
 
-
-def parse_ints(text: str, what: str) -> tuple[int, ...]:
-    """``"224x320"`` → ``(224, 320)``.
+def parse_ints(text: str, what: str, minimum: int = 0) -> tuple[int, ...]:
+    """``"224x320"`` → ``(224, 320)``: integers in ``minimum..MAX_SIZE`` (a kernel, a
+    stride, a padding or a size, each bounded as a size is: `check_size`).
 
     >>> parse_ints("224x320", "size")
     (224, 320)
     """
     try:
-        return tuple(int(part) for part in text.lower().split("x"))
+        values = tuple(int(part) for part in text.lower().split("x"))
     except ValueError:
         raise UsageError(f"--{what} {text!r}: expected integers like 224 or 224x320") from None
+    for value in values:
+        check_size(value, f"--{what}", minimum)
+    return values
+
+
+def parse_sizes(text: str, what: str) -> tuple[int, ...]:
+    """Sizes per axis, each in ``1..MAX_SIZE``: ``"480x640"`` → ``(480, 640)``.
+
+    >>> parse_sizes("480x640", "images")
+    (480, 640)
+    """
+    return parse_ints(text, what, minimum=1)
 
 
 def parse_padding(text: str) -> tuple[PaddingSpec, ...]:
@@ -36,16 +56,17 @@ def parse_padding(text: str) -> tuple[PaddingSpec, ...]:
     axes: list[PaddingSpec] = []
     for part in text.lower().split("x"):
         try:
-            if ":" in part:
-                lo, hi = part.split(":")
-                axes.append((int(lo), int(hi)))
-            else:
-                axes.append(int(part))
+            pads = tuple(int(p) for p in part.split(":"))
         except ValueError:
+            pads = ()
+        if len(pads) not in (1, 2):
             raise UsageError(
                 f"--padding {text!r}: expected 3, 2:3 (lo:hi), same, valid or causal, "
                 "per axis joined by x"
-            ) from None
+            )
+        for pad in pads:  # negative: Window says to crop instead
+            check_size(pad, "--padding", -MAX_SIZE)
+        axes.append(pads[0] if len(pads) == 1 else (pads[0], pads[1]))
     return tuple(axes)
 
 
@@ -86,14 +107,17 @@ def parse_layer(text: str) -> Window:
                 "op=, ceil, t"
             )
         try:
-            if key == "p" and ":" in value:
-                lo, hi = value.split(":")
-                fields["padding"] = (int(lo), int(hi))
-            else:
-                number = int(value)
-                fields[LAYER_KEYS[key]] = (number, number) if key == "p" else number
+            numbers = tuple(int(v) for v in value.split(":")) if key == "p" else (int(value),)
         except ValueError:
             raise UsageError(f"--layer {text!r}: {key}= needs an integer, got {value!r}") from None
+        if len(numbers) > 2:
+            raise UsageError(f"--layer {text!r}: p= takes one padding or lo:hi, got {value!r}")
+        for number in numbers:  # a negative padding: Window says to crop instead
+            check_size(number, f"--layer {key}=", -MAX_SIZE if key == "p" else 0)
+        if key == "p":
+            fields["padding"] = numbers if len(numbers) == 2 else numbers * 2
+        else:
+            fields[LAYER_KEYS[key]] = numbers[0]
     if "kernel" not in fields:
         raise UsageError(f"--layer {text!r}: the kernel k= is required")
     return Window(**fields)  # type: ignore[arg-type]
@@ -107,7 +131,7 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     """
     if text is None:
         return None
-    shape = parse_ints(text, "input")
+    shape = parse_sizes(text, "input")
     if len(shape) < 3:
         raise UsageError(f"--input {text!r}: give N x C x spatial sizes, e.g. 1x3x224x224")
     return shape

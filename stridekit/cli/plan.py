@@ -2,76 +2,18 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import math
 from pathlib import Path
 
 import typer
 import yaml
-from rich.console import RenderableType
-from rich.table import Table
-from rich.text import Text
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, parse_ints
-from stridekit.design.plan import Constraints, Layer, Plan, plan
-from stridekit.design.plan_report import plan_findings, plan_spec
+from stridekit.cli.parsing import UsageError, parse_ints, parse_sizes
+from stridekit.design.plan import Constraints
+from stridekit.design.plan_report import plan_report
 from stridekit.design.presets import TASKS, family, load_template, task_constraints, with_overrides
-from stridekit.doctor import Finding
-from stridekit.render import human
-
-
-def _tables(
-    template: list[Layer], plans: list[Plan], findings: list[list[Finding]], size: int
-) -> list[RenderableType]:
-    ranking = Table(title=f"{len(plans)} plans for {len(template)} layers at {size}")
-    columns = ("rank", "strides", "dilations", "paddings", "output", "stride", "rf", "FLOPs")
-    for column in (*columns, "findings"):
-        ranking.add_column(column)
-    for rank, (p, found) in enumerate(zip(plans, findings, strict=True), 1):
-        warnings = sum(f.severity.rank >= 1 for f in found)
-        ranking.add_row(
-            str(rank),
-            " ".join(str(s.stride) for s in p.steps),
-            " ".join(str(s.dilation) for s in p.steps),
-            " ".join(str(s.padding) for s in p.steps),
-            str(p.output_size),
-            str(p.output_stride),
-            str(p.rf),
-            human(2 * p.macs),
-            f"{warnings} warnings, {len(found) - warnings} info",
-        )
-    best = Table(title="best plan, layer by layer")
-    for column in (
-        "layer",
-        "kernel",
-        "channels",
-        "stride",
-        "dilation",
-        "padding",
-        "out",
-        "jump",
-        "rf",
-        "MACs",
-    ):
-        best.add_column(column)
-    for i, (layer, s) in enumerate(zip(template, plans[0].steps, strict=True)):
-        best.add_row(
-            str(i),
-            str(layer.kernel),
-            str(layer.channels),
-            str(s.stride),
-            str(s.dilation),
-            str(s.padding),
-            str(s.output_size),
-            str(s.jump),
-            str(s.rf),
-            human(s.macs),
-        )
-    counts = Counter((f.severity.value, f.code) for f in findings[0])
-    notes = [f"{n} x {severity} {code}" for (severity, code), n in sorted(counts.items())]
-    summary = "best plan's findings: " + (", ".join(notes) or "none")
-    return [ranking, best, Text(summary + " (stridekit doctor on --write-spec shows them all)")]
 
 
 @app.command("plan")
@@ -104,7 +46,7 @@ def plan_command(
 
     Example: stridekit plan --template vgg16 --input 224 --task classification
     """
-    size = parse_ints(input_size, "input")[0]
+    size = parse_sizes(input_size, "input")[0]
     if Path(template).suffix in (".yaml", ".yml", ".json"):
         layers, channels = load_template(template)
     else:
@@ -114,7 +56,12 @@ def plan_command(
     base = task_constraints(task, size) if task else Constraints()
     if max_macs is not None and max_flops is not None:
         raise UsageError("give --max-macs or --max-flops, not both")
-    budget = max_macs if max_macs is not None else (max_flops / 2 if max_flops else None)
+    for option, value in (("--max-macs", max_macs), ("--max-flops", max_flops)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise UsageError(f"{option} {value}: give a finite budget >= 0, e.g. 2e9")
+    budget = max_macs if max_macs is not None else None
+    if max_flops is not None:
+        budget = max_flops / 2  # two FLOPs per multiply-accumulate
     constraints = with_overrides(
         base,
         output_stride=output_stride,
@@ -122,21 +69,11 @@ def plan_command(
         min_rf=min_rf,
         max_macs=int(budget) if budget is not None else None,
         paddings=tuple(p.strip() for p in paddings.split(",")),
-        dilations=parse_ints(dilations, "dilations") if dilations else None,
+        dilations=parse_ints(dilations, "dilations", 1) if dilations else None,
     )
-    plans = plan(layers, size, constraints, input_channels=channels, top=top)
-    findings = [plan_findings(layers, p, size, channels) for p in plans]
+    report = plan_report(
+        template, layers, size, constraints, input_channels=channels, top=top, task=task
+    )
     if write_spec is not None:
-        write_spec.write_text(
-            yaml.safe_dump(plan_spec(layers, plans[0], size, channels), sort_keys=False)
-        )
-    data = {
-        "template": template,
-        "input_size": size,
-        "task": task,
-        "plans": [
-            {**p.to_dict(), "findings": [f.to_dict() for f in found]}
-            for p, found in zip(plans, findings, strict=True)
-        ],
-    }
-    emit(fmt, data, lambda: _tables(layers, plans, findings, size))
+        write_spec.write_text(yaml.safe_dump(report.spec(), sort_keys=False))
+    emit(report, fmt)

@@ -17,8 +17,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from stridekit.errors import StrideError
+from rich.console import RenderableType
+from rich.table import Table
+
+from stridekit.errors import ChoiceError, Infeasible, UsageError
 from stridekit.geometry import Window
+from stridekit.geometry.limits import check_size
+from stridekit.render import Result, human, table
+
+__all__ = ["PADDINGS", "Constraints", "Infeasible", "Layer", "Plan", "Step", "plan"]
+MAX_TOP = 100  # plans kept per search state: the search grows with it
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,12 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """A stride placement with its per-layer sizes, fields and cost."""
+class Plan(Result):
+    """A stride placement with its per-layer sizes, fields and cost, for ``template``."""
 
     steps: tuple[Step, ...]
     macs: int
+    template: tuple[Layer, ...] = ()
 
     @property
     def output_stride(self) -> int:
@@ -76,12 +85,35 @@ class Plan:
     def output_size(self) -> int:
         return self.steps[-1].output_size
 
-    def windows(self, template: Sequence[Layer]) -> list[Window]:
+    def windows(self, template: Sequence[Layer] | None = None) -> list[Window]:
         """The windows of the plan's convs (a space-to-depth step's conv has stride 1)."""
         return [
             Window(layer.kernel, 1 if s.space_to_depth else s.stride, s.dilation, (s.padding,) * 2)
-            for layer, s in zip(template, self.steps, strict=True)
+            for layer, s in zip(template or self.template, self.steps, strict=True)
         ]
+
+    def layer_table(self, title: str = "plan, layer by layer") -> Table:
+        """Each layer's kernel, channels, stride, dilation, padding, size, jump, field, MACs."""
+        columns = ("layer", "kernel", "channels", "stride", "dilation", "padding", "out")
+        rows = (
+            (
+                str(i),
+                str(layer.kernel),
+                str(layer.channels),
+                str(s.stride),
+                str(s.dilation),
+                str(s.padding),
+                str(s.output_size),
+                str(s.jump),
+                str(s.rf),
+                human(s.macs),
+            )
+            for i, (layer, s) in enumerate(zip(self.template, self.steps, strict=True))
+        )
+        return table(title, (*columns, "jump", "rf", "MACs"), rows)
+
+    def __rich__(self) -> RenderableType:
+        return self.layer_table()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,10 +131,6 @@ class _Partial:
     rf: int
     steps: tuple[Step, ...]
     levels: frozenset[int] = field(default_factory=frozenset)
-
-
-class Infeasible(StrideError):
-    """No plan meets the constraints; the message says which and by how much."""
 
 
 def _prune(partials: Iterable[_Partial], keep: int) -> list[_Partial]:
@@ -174,14 +202,18 @@ def plan(
     ([2, 2, 1, 1], 16, 23)
     """
     if not template:
-        raise StrideError("the template has no layers")
+        raise UsageError("the template has no layers")
     unknown = set(constraints.paddings) - set(PADDINGS)
     if unknown or not constraints.paddings:
-        raise StrideError(
+        raise ChoiceError(
             f"paddings must be among {', '.join(PADDINGS)}, got {constraints.paddings}"
         )
-    if input_size < 1:
-        raise StrideError(f"input size must be >= 1, got {input_size}")
+    check_size(input_size, "input size")
+    if not 1 <= top <= MAX_TOP:
+        raise UsageError(
+            f"top must be in 1..{MAX_TOP}, got {top}: the search keeps that many plans per "
+            "state, so its time grows with it"
+        )
     target = constraints.output_stride
     states: dict[tuple[int, int, frozenset[int]], list[_Partial]] = {
         (1, input_size, frozenset()): [_Partial(0, 1, ())]
@@ -214,7 +246,8 @@ def plan(
     feasible = [p for p in finals if _meets(p, constraints)]
     if not feasible and constraints.max_macs is not None:
         try:  # is it the budget? find the cheapest plan that meets everything else
-            cheapest = plan(template, input_size, replace(constraints, max_macs=None), top=1)[0]
+            relaxed = replace(constraints, max_macs=None)
+            cheapest = plan(template, input_size, relaxed, input_channels=input_channels, top=1)[0]
         except Infeasible:
             pass
         else:
@@ -226,7 +259,7 @@ def plan(
     if not feasible:
         raise Infeasible(_why(finals, constraints))
     feasible.sort(key=lambda p: (p.macs, -p.rf))
-    return [Plan(p.steps, p.macs) for p in feasible[:top]]
+    return [Plan(p.steps, p.macs, tuple(template)) for p in feasible[:top]]
 
 
 def _meets(p: _Partial, c: Constraints) -> bool:

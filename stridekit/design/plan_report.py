@@ -1,15 +1,22 @@
-"""A plan as a graph (for the doctor) and as a spec file (for the analysis)."""
+"""Plans as results: the ranked plans with the doctor's findings (`PlanReport`), a plan as
+a graph (for the doctor) and as a spec file (for the analysis)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from rich.console import Group, RenderableType
+from rich.text import Text
+
 from stridekit.analysis import analyze_graph
-from stridekit.design.plan import Layer, Plan
+from stridekit.design.plan import Constraints, Layer, Plan, plan
 from stridekit.doctor import Finding, doctor
 from stridekit.geometry import Window
 from stridekit.graph import Graph, Node
+from stridekit.render import Result, human, table
 
 
 def plan_graph(
@@ -94,3 +101,83 @@ def plan_spec(
         )
     layers.append({"type": "global_pool"})
     return {"name": "plan", "input": [1, input_channels, input_size, input_size], "layers": layers}
+
+
+@dataclass(frozen=True)
+class PlanReport(Result):
+    """The best plans for a template, each with the doctor's findings on its network.
+
+    >>> report = plan_report("tiny", [Layer(3, 8), Layer(3, 8)], 32, Constraints(output_stride=2))
+    >>> [p["layers"][0]["stride"] for p in report.to_dict()["plans"]]
+    [2, 1]
+    """
+
+    template_name: str
+    template: tuple[Layer, ...]
+    input_size: int
+    plans: tuple[Plan, ...]
+    findings: tuple[tuple[Finding, ...], ...]  # per plan
+    task: str | None = None
+    input_channels: int = 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "template": self.template_name,
+            "input_size": self.input_size,
+            "task": self.task,
+            "plans": [
+                {**p.to_dict(), "findings": [f.to_dict() for f in found]}
+                for p, found in zip(self.plans, self.findings, strict=True)
+            ],
+        }
+
+    def spec(self) -> dict[str, Any]:
+        """The best plan as a layer spec (`plan_spec`)."""
+        return plan_spec(self.template, self.plans[0], self.input_size, self.input_channels)
+
+    def __rich__(self) -> RenderableType:
+        columns = ("rank", "strides", "dilations", "paddings", "output", "stride", "rf", "FLOPs")
+        rows = []
+        for rank, (p, found) in enumerate(zip(self.plans, self.findings, strict=True), 1):
+            warnings = sum(f.severity.rank >= 1 for f in found)
+            rows.append(
+                (
+                    str(rank),
+                    " ".join(str(s.stride) for s in p.steps),
+                    " ".join(str(s.dilation) for s in p.steps),
+                    " ".join(str(s.padding) for s in p.steps),
+                    str(p.output_size),
+                    str(p.output_stride),
+                    str(p.rf),
+                    human(2 * p.macs),
+                    f"{warnings} warnings, {len(found) - warnings} info",
+                )
+            )
+        title = f"{len(self.plans)} plans for {len(self.template)} layers at {self.input_size}"
+        ranking = table(title, (*columns, "findings"), rows)
+        counts = Counter((f.severity.value, f.code) for f in self.findings[0])
+        notes = [f"{n} x {severity} {code}" for (severity, code), n in sorted(counts.items())]
+        summary = "best plan's findings: " + (", ".join(notes) or "none")
+        return Group(
+            ranking,
+            self.plans[0].layer_table("best plan, layer by layer"),
+            Text(summary + " (stridekit doctor on --write-spec shows them all)"),
+        )
+
+
+def plan_report(
+    template_name: str,
+    template: Sequence[Layer],
+    input_size: int,
+    constraints: Constraints,
+    *,
+    input_channels: int = 3,
+    top: int = 5,
+    task: str | None = None,
+) -> PlanReport:
+    """`plan` the template, then run the doctor over each plan's network."""
+    plans = plan(template, input_size, constraints, input_channels=input_channels, top=top)
+    findings = tuple(tuple(plan_findings(template, p, input_size, input_channels)) for p in plans)
+    return PlanReport(
+        template_name, tuple(template), input_size, tuple(plans), findings, task, input_channels
+    )

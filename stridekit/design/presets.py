@@ -9,7 +9,8 @@ from typing import Any
 import yaml
 
 from stridekit.design.plan import Constraints, Layer
-from stridekit.errors import StrideError
+from stridekit.errors import ChoiceError, SpecError
+from stridekit.geometry.limits import check_size
 
 TASKS = ("classification", "segmentation", "detection", "small-objects")
 
@@ -30,7 +31,7 @@ def task_constraints(task: str, input_size: int) -> Constraints:
         return Constraints(output_stride=32, levels=(8, 16, 32))
     if task == "small-objects":  # keep detail: stride 8, space-to-depth downsampling
         return Constraints(output_stride=8, space_to_depth=True)
-    raise StrideError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    raise ChoiceError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
 def with_overrides(base: Constraints, **overrides: Any) -> Constraints:
@@ -56,7 +57,7 @@ def family(name: str) -> list[Layer]:
         count = int(name[5:])
         # channels double four times over the depth: 32 → 512
         return [Layer(3, 32 * 2 ** min(4, i * 5 // count)) for i in range(count)]
-    raise StrideError(
+    raise ChoiceError(
         f"unknown template family {name!r}; use vgg16, resnet18 or plainN (e.g. plain20)"
     )
 
@@ -64,22 +65,36 @@ def family(name: str) -> list[Layer]:
 def load_template(path: str | Path) -> tuple[list[Layer], int]:
     """Conv layers (kernel, channels) of a spec file, and its input channels."""
     file = Path(path)
-    if not file.exists():
-        raise StrideError(f"template {path} does not exist")
-    data = yaml.safe_load(file.read_text())
+    if not file.is_file():
+        raise SpecError(f"template {path} does not exist")
+    try:
+        data = yaml.safe_load(file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = " ".join(str(error).split())
+        raise SpecError(f"template {path} cannot be read: {reason}") from None
     if not isinstance(data, dict) or not isinstance(data.get("layers"), list):
-        raise StrideError(f"template {path}: expected a mapping with a 'layers' list")
+        raise SpecError(f"template {path}: expected a mapping with a 'layers' list")
     layers = []
     for i, item in enumerate(data["layers"]):
         if not isinstance(item, dict) or item.get("type", "conv") != "conv":
             continue  # the planner places strides on convolutions only
         try:
             kernel = item["kernel"]
-            kernel = kernel[0] if isinstance(kernel, list) else kernel
-            layers.append(Layer(int(kernel), int(item["channels"])))
-        except (KeyError, TypeError, ValueError):
-            raise StrideError(
+            kernel, channels = (
+                int(kernel[0] if isinstance(kernel, list) else kernel),
+                int(item["channels"]),
+            )
+        except (KeyError, TypeError, ValueError, IndexError):
+            raise SpecError(
                 f"template {path}: layer {i} needs an integer 'kernel' and 'channels'"
             ) from None
+        what = f"template {path}: layer {i}"
+        layers.append(Layer(check_size(kernel, f"{what} kernel"), check_size(channels, what)))
     shape = data.get("input", [1, 3])
-    return layers, int(shape[1]) if isinstance(shape, list) and len(shape) > 1 else 3
+    if not isinstance(shape, list) or len(shape) < 2:
+        return layers, 3
+    try:
+        channels = int(shape[1])
+    except (TypeError, ValueError):
+        raise SpecError(f"template {path}: 'input' must list integers, got {shape}") from None
+    return layers, check_size(channels, f"template {path}: input channels")

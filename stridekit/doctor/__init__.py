@@ -17,10 +17,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
+from rich.text import Text
+
 from stridekit.doctor import artifacts, merges, pixels
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import RULES, Rule
-from stridekit.errors import StrideError
+from stridekit.errors import ChoiceError
+from stridekit.render import Result, table
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -30,10 +34,12 @@ _RULE_MODULES = (artifacts, merges, pixels)
 
 
 @dataclass(frozen=True)
-class Report:
-    """All findings for one analysis, most severe first."""
+class Report(Result):
+    """All findings for one analysis, most severe first, with the model they are about."""
 
     findings: tuple[Finding, ...]
+    model: str = "model"
+    input_shape: tuple[int, ...] = ()
 
     @property
     def worst(self) -> Severity | None:
@@ -47,7 +53,22 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         counts = {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
-        return {"findings": [f.to_dict() for f in self.findings], "counts": counts}
+        return {
+            "model": self.model,
+            "input_shape": list(self.input_shape),
+            "findings": [f.to_dict() for f in self.findings],
+            "counts": counts,
+        }
+
+    def __rich__(self) -> RenderableType:
+        if not self.findings:
+            return Text(f"{self.model}: no findings")
+        return table(
+            f"{self.model}: {len(self.findings)} findings",
+            ("severity", "code", "node", "message", "fix"),
+            ((f.severity.value, f.code, f.node, f.message, f.fix) for f in self.findings),
+            overflow="fold",
+        )
 
 
 def _codes(codes: Iterable[str] | None, option: str) -> set[str] | None:
@@ -56,7 +77,7 @@ def _codes(codes: Iterable[str] | None, option: str) -> set[str] | None:
     chosen = {c.strip() for code in codes for c in code.split(",") if c.strip()}
     unknown = chosen - set(RULES)
     if unknown:
-        raise StrideError(
+        raise ChoiceError(
             f"{option}: unknown rule {', '.join(sorted(unknown))}; rules: {', '.join(RULES)}"
         )
     return chosen
@@ -71,7 +92,7 @@ def doctor(
     findings = [f for code in RULES if code in selected for f in RULES[code].check(analysis)]
     findings = merge_axes(findings)
     findings.sort(key=lambda f: -f.severity.rank)
-    return Report(tuple(findings))
+    return Report(tuple(findings), analysis.model, analysis.input_shape)
 
 
 def merge_axes(findings: list[Finding]) -> list[Finding]:

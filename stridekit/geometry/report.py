@@ -1,10 +1,17 @@
-"""What one window does to one axis of an input, as a plain record for renderers."""
+"""What one window does to one axis of an input (`AxisReport`), and an op's report over
+every axis (`ShapeReport`, the answer of ``stridekit shape``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from stridekit.geometry.limits import check_size, check_taps
 from stridekit.geometry.window import Window
+from stridekit.render import Result, table
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,10 @@ class AxisReport:
 
 def describe_axis(window: Window, n: int) -> AxisReport:
     """Everything stridekit knows about ``window`` applied to ``n`` pixels."""
+    check_size(n, "input size")
     output = window.output_size(n)
+    # coverage counts every (output, tap) pair; a transposed window every (input, tap) one
+    check_taps(n if window.transposed else output, window.kernel, window.describe())
     coverage = window.coverage(n)
     unread = window.unread(n)
     return AxisReport(
@@ -72,3 +82,65 @@ def describe_chain(windows: list[Window], n: int) -> list[AxisReport]:
         reports.append(describe_axis(window, n))
         n = reports[-1].output_size
     return reports
+
+
+def preview(indices: Sequence[int], limit: int = 8) -> str:
+    """The first ``limit`` indices and how many there are in all.
+
+    >>> preview([]), preview([223]), preview(range(10), limit=3)
+    ('-', '223', '0, 1, 2, ... (10 in all)')
+    """
+    if not indices:
+        return "-"
+    shown = ", ".join(str(i) for i in indices[:limit])
+    return shown + (f", ... ({len(indices)} in all)" if len(indices) > limit else "")
+
+
+@dataclass(frozen=True)
+class ShapeReport(Result):
+    """One op applied to an input, axis by axis: sizes, unread pixels, coverage, formulas.
+
+    >>> report = describe_op("conv", [Window(3, 2)] * 2, [224, 225])
+    >>> report.to_dict()["output_size"], [r.unread_real for r in report.axes]
+    ([111, 112], [(223,), ()])
+    """
+
+    op: str
+    convention: str
+    axes: tuple[AxisReport, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "op": self.op,
+            "convention": self.convention,
+            "input_size": [r.input_size for r in self.axes],
+            "output_size": [r.output_size for r in self.axes],
+            "axes": [r.to_dict() for r in self.axes],
+        }
+
+    def __rich__(self) -> RenderableType:
+        sizes = " x ".join(str(r.input_size) for r in self.axes)
+        outputs = " x ".join(str(r.output_size) for r in self.axes)
+        columns = ("axis", "in", "window", "out", "unread real", "unread padding", "coverage")
+        rows = (
+            (
+                str(axis),
+                str(r.input_size),
+                r.window.describe(),
+                str(r.output_size),
+                preview(r.unread_real),
+                preview(r.unread_padding),
+                f"{r.coverage_min}..{r.coverage_max}",
+            )
+            for axis, r in enumerate(self.axes)
+        )
+        formulas = "\n".join(f"axis {a}: {r.formula}" for a, r in enumerate(self.axes))
+        return Group(table(f"{self.op}: {sizes} -> {outputs}", columns, rows), Text(formulas))
+
+
+def describe_op(
+    op: str, windows: Sequence[Window], sizes: Sequence[int], convention: str = "torch"
+) -> ShapeReport:
+    """`describe_axis` for each axis: ``windows[i]`` applied to ``sizes[i]`` pixels."""
+    axes = tuple(describe_axis(w, n) for w, n in zip(windows, sizes, strict=True))
+    return ShapeReport(op, convention, axes)

@@ -1,152 +1,55 @@
-"""Inverse problems: which windows map ``n_in → n_out``; which input sizes a chain accepts.
+"""Inverse problem: which input sizes a chain of windows accepts (`SizeSet`), solved from
+the algebra, not by trying sizes (`stridekit.geometry.solutions` finds the windows that
+map one size to another).
 
-Both are solved from the algebra, not by trying sizes:
-
-- for a forward window the total padding ``T = lo + hi`` that gives ``n_out`` outputs
-  satisfies ``(n_out − 1)·s ≤ n_in + T − e < n_out·s``, an interval of ``T``; for a
-  transposed window ``T = (n_in − 1)·s + e + output_padding − n_out`` exactly;
-- a chain's valid input sizes are periodic: if the sizes valid after layer ``i`` are
-  ``{n ≥ m : n mod P ∈ R}``, those valid before it are ``{n ≥ m' : n mod P·s ∈ R'}``,
-  because ``f(n + P·s) = f(n) + P`` for ``f(n) = floor((n + lo + hi − e)/s) + 1``. Walking
-  the chain backwards from "any size ≥ 1" yields the closed form, e.g. ``32k+1``.
+A chain's valid input sizes are periodic: if the sizes valid after layer ``i`` are
+``{n ≥ m : n mod P ∈ R}``, those valid before it are ``{n ≥ m' : n mod P·s ∈ R'}``,
+because ``f(n + P·s) = f(n) + P`` for ``f(n) = floor((n + lo + hi − e)/s) + 1``. Walking
+the chain backwards from "any size ≥ 1" yields the closed form, e.g. ``32k+1``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from stridekit.errors import InvalidWindowError
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from stridekit.errors import ChoiceError, SizeError, UsageError
+from stridekit.geometry.limits import MAX_SIZE, check_size
+from stridekit.geometry.report import AxisReport, describe_chain, preview
 from stridekit.geometry.window import Window
+from stridekit.render import Result, table
 
 SizeRule = Literal["exact", "no-drop"]
 SIZE_RULES: tuple[str, ...] = ("exact", "no-drop")
 
 
 @dataclass(frozen=True)
-class Solution:
-    """One window that maps ``n_in → n_out``, with what it costs and what it misses."""
-
-    window: Window
-    missed: int  # forward: real input pixels no output reads; transposed: outputs no input writes
-    cost: int  # multiply-accumulates per channel pair along this axis
-
-    @property
-    def reads_all(self) -> bool:
-        return self.missed == 0
-
-    def rank(self) -> tuple[int, ...]:
-        w = self.window
-        return (
-            0 if self.reads_all else 1,
-            self.cost,
-            0 if w.pad_lo == w.pad_hi else 1,
-            w.pad_lo + w.pad_hi,
-            w.dilation,
-            w.stride,
-            w.kernel,
-            w.pad_hi,
-        )
-
-
-def _splits(total: int, limit: int) -> list[tuple[int, int]]:
-    """All ``(lo, hi)`` with ``lo + hi = total`` and each side at most ``limit``."""
-    return [(lo, total - lo) for lo in range(max(0, total - limit), min(total, limit) + 1)]
-
-
-def solve_windows(
-    n_in: int,
-    n_out: int,
-    *,
-    max_kernel: int = 7,
-    max_stride: int | None = None,
-    max_dilation: int = 1,
-) -> list[Solution]:
-    """All windows (kernel ≤ ``max_kernel``) mapping ``n_in`` pixels to exactly ``n_out``.
-
-    Forward windows when ``n_out ≤ n_in``, transposed ones when ``n_out > n_in``. Padding
-    on each side is at most ``e − 1`` (more would only read padding). Ranked: windows
-    that read every real pixel first, then by cost (``n_out · k`` MACs for a forward
-    window, ``n_in · k`` for a transposed one), then symmetric and smaller padding.
-
-    >>> best = solve_windows(224, 112, max_kernel=3)[0]
-    >>> best.window.describe(), best.reads_all
-    ('k=2 s=2 p=(0,0)', True)
-    >>> solve_windows(56, 112, max_kernel=4)[0].window.describe()
-    'k=2 s=2 p=(0,0) transposed'
-    """
-    for name, value in (("size", n_in), ("output", n_out), ("max_kernel", max_kernel)):
-        if value < 1:
-            raise InvalidWindowError(f"{name} must be >= 1, got {value}")
-    if max_dilation < 1:
-        raise InvalidWindowError(f"max_dilation must be >= 1, got {max_dilation}")
-    solutions: list[Solution] = []
-    for kernel in range(1, max_kernel + 1):
-        for dilation in range(1, (max_dilation if kernel > 1 else 1) + 1):
-            extent = dilation * (kernel - 1) + 1
-            if n_out <= n_in:
-                solutions += _forward(n_in, n_out, kernel, dilation, extent, max_stride)
-            else:
-                solutions += _transposed(n_in, n_out, kernel, dilation, extent, max_stride)
-    return sorted(solutions, key=Solution.rank)
-
-
-def _forward(
-    n_in: int, n_out: int, kernel: int, dilation: int, extent: int, max_stride: int | None
-) -> list[Solution]:
-    found = []
-    if n_out == 1:
-        strides = [1]  # a single window: the stride never matters
-    else:
-        # (n_out − 1)·s ≤ n_in + T − e ≤ n_in + 2(e − 1) − e
-        bound = (n_in + extent - 2) // (n_out - 1)
-        strides = list(range(1, min(bound, max_stride or bound) + 1))
-    for stride in strides:
-        low = max(0, (n_out - 1) * stride + extent - n_in)
-        high = min(2 * (extent - 1), n_out * stride + extent - n_in - 1)
-        for total in range(low, high + 1):
-            for pads in _splits(total, extent - 1):
-                window = Window(kernel, stride, dilation, pads)
-                unread = len(window.unread(n_in).real)
-                found.append(Solution(window, unread, n_out * kernel))
-    return found
-
-
-def _transposed(
-    n_in: int, n_out: int, kernel: int, dilation: int, extent: int, max_stride: int | None
-) -> list[Solution]:
-    found = []
-    # n_out = (n_in − 1)·s − T + e + op  ⇒  s ≤ (n_out + 2(e−1)) / (n_in − 1)
-    bound = (n_out + 2 * (extent - 1)) // max(1, n_in - 1)
-    for stride in range(2, min(bound, max_stride or bound) + 1):
-        for output_padding in range(max(stride, dilation)):
-            total = (n_in - 1) * stride + extent + output_padding - n_out
-            if not 0 <= total <= 2 * (extent - 1):
-                continue
-            for pads in _splits(total, extent - 1):
-                window = Window(
-                    kernel, stride, dilation, pads, transposed=True, output_padding=output_padding
-                )
-                empty = sum(
-                    1 for i in range(n_out) if not any(0 <= j < n_in for j in window.taps(i))
-                )
-                found.append(Solution(window, empty, n_in * kernel))
-    return found
-
-
-@dataclass(frozen=True)
-class SizeSet:
+class SizeSet(Result):
     """A periodic set of sizes ``{n ≥ minimum : n mod period ∈ residues}``.
 
     >>> sizes = SizeSet(period=32, residues=(1,), minimum=1)
     >>> sizes.closed_form(), 513 in sizes, sizes.between(1, 100)
     ('32k+1', True, [1, 33, 65, 97])
+    >>> print(sizes)
+    32k+1: 1, 33, 65, 97, 129, 161, 193, 225, ...
+    <BLANKLINE>
     """
 
     period: int
     residues: tuple[int, ...]
     minimum: int
+
+    def __post_init__(self) -> None:
+        if self.period < 1 or self.minimum < 1:
+            raise UsageError(
+                f"a size set needs period >= 1 and minimum >= 1, got {self.period}, {self.minimum}"
+            )
+        if any(not 0 <= r < self.period for r in self.residues):
+            raise UsageError(f"residues {self.residues} must lie in 0..{self.period - 1}")
 
     def __contains__(self, n: object) -> bool:
         return isinstance(n, int) and n >= self.minimum and n % self.period in self.residues
@@ -162,11 +65,19 @@ class SizeSet:
         ]
 
     def nearest(self, n: int) -> int | None:
-        """The member closest to ``n`` (the smaller one on a tie); None if empty."""
+        """The member closest to ``n`` (the smaller one on a tie); None if there is none.
+
+        >>> SizeSet(period=32, residues=(0,), minimum=224).nearest(10)   # below the minimum
+        224
+        >>> SizeSet(period=2, residues=(), minimum=1).nearest(10) is None
+        True
+        """
         if not self.residues:
             return None
-        candidates = self.between(max(self.minimum, n - self.period), n + self.period)
-        return min(candidates, key=lambda m: (abs(m - n), m)) if candidates else self.minimum
+        # every `period` consecutive sizes from the minimum on hold a member
+        top = max(n, self.minimum) + self.period
+        candidates = self.between(max(self.minimum, n - self.period), top)
+        return min(candidates, key=lambda m: (abs(m - n), m))
 
     def closed_form(self) -> str:
         """``32k+1``, ``16k, 16k+8``, ``every n >= 3``, or ``none``."""
@@ -182,24 +93,49 @@ class SizeSet:
             text += f" (n >= {self.minimum})"
         return text
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "closed_form": self.closed_form(),
+            "period": self.period,
+            "residues": list(self.residues),
+            "minimum": self.minimum,
+        }
+
+    def __rich__(self) -> RenderableType:
+        first = self.between(self.minimum, self.minimum + 8 * self.period)[:8]
+        shown = ", ".join(map(str, first)) + (", ..." if first else "")
+        return Text(f"{self.closed_form()}: {shown or 'no size'}")
+
 
 def reduce_period(period: int, residues: set[int]) -> tuple[int, tuple[int, ...]]:
-    """The smallest period that describes the same residue set."""
+    """The smallest period that describes the same residue set (residues in ``0..period−1``).
+
+    >>> reduce_period(32, {1, 17}), reduce_period(4, {0, 1, 2, 3})
+    ((16, (1,)), (1, (0,)))
+    """
     for candidate in range(1, period + 1):
         if period % candidate:
             continue
         reduced = {r % candidate for r in residues}
-        if {r for r in range(period) if r % candidate in reduced} == residues:
+        # the residues always lie in the lift of `reduced`; they are all of it iff as many
+        if len(residues) == len(reduced) * (period // candidate):
             return candidate, tuple(sorted(reduced))
     return period, tuple(sorted(residues))
 
 
 def _threshold(forward: Callable[[int], int], start: int, minimum_next: int) -> int:
-    """Smallest ``n ≥ start`` with ``forward(n) ≥ minimum_next`` (``forward`` is monotone)."""
-    n = start
-    while forward(n) < minimum_next:
-        n += 1
-    return n
+    """Smallest ``n ≥ start`` with ``forward(n) ≥ minimum_next`` (``forward`` is monotone
+    and grows without bound): doubling, then bisection."""
+    if forward(start) >= minimum_next:
+        return start
+    low, step = start, 1  # forward(low) < minimum_next
+    while forward(low + step) < minimum_next:
+        low, step = low + step, step * 2
+    high = low + step  # forward(high) >= minimum_next
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if forward(middle) >= minimum_next else (middle, high)
+    return high
 
 
 def valid_input_sizes(windows: Sequence[Window], rule: str = "exact") -> SizeSet:
@@ -217,12 +153,18 @@ def valid_input_sizes(windows: Sequence[Window], rule: str = "exact") -> SizeSet
     '4k+3 (n >= 7)'
     """
     if rule not in SIZE_RULES:
-        raise InvalidWindowError(f"unknown size rule {rule!r}; choose one of {SIZE_RULES}")
+        raise ChoiceError(f"unknown size rule {rule!r}; choose one of {', '.join(SIZE_RULES)}")
     period, residues, minimum = 1, {0}, 1
     for window in reversed(list(windows)):
         size_of = window._raw_output_size
         start = window.min_input_size()
         new_period = period if window.transposed else period * window.stride
+        if new_period > MAX_SIZE:
+            raise SizeError(
+                f"the strides of this chain repeat only every {new_period:,} sizes, beyond "
+                f"2^20 = {MAX_SIZE:,}: stridekit checks one size per residue, so it handles "
+                "periods up to 2^20"
+            )
         # a representative of each residue class, large enough that every size in the
         # chain is past its threshold, so membership depends on the residue alone
         big = (minimum + 2) * window.stride + window.extent + new_period + start
@@ -241,3 +183,96 @@ def valid_input_sizes(windows: Sequence[Window], rule: str = "exact") -> SizeSet
         period, reduced = reduce_period(new_period, new_residues)
         residues = set(reduced)
     return SizeSet(period=period, residues=tuple(sorted(residues)), minimum=minimum)
+
+
+@dataclass(frozen=True)
+class ChainSizes(Result):
+    """The valid input sizes of a chain of windows, listed over ``span``, and each layer's
+    sizes at one input when ``chain`` is given: the answer of ``stridekit sizes --layer``.
+
+    >>> found = chain_sizes([Window(3, 2)] * 2, "no-drop", span=(1, 20), input_size=224)
+    >>> found.sizes.closed_form(), found.members(), found.to_dict()["nearest_valid"]
+    ('4k+3 (n >= 7)', [7, 11, 15, 19], 223)
+    """
+
+    layers: tuple[Window, ...]
+    rule: str
+    sizes: SizeSet
+    span: tuple[int, int]
+    chain: tuple[AxisReport, ...] | None = None
+
+    def members(self) -> list[int]:
+        """The valid sizes in ``span``."""
+        return self.sizes.between(*self.span)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "layers": [layer.describe() for layer in self.layers],
+            "rule": self.rule,
+            **self.sizes.to_dict(),
+            "range": list(self.span),
+            "sizes": self.members(),
+            "gaps": [i for i, layer in enumerate(self.layers) if layer.has_gaps],
+        }
+        if self.chain:
+            size = self.chain[0].input_size
+            data["input"] = size
+            data["chain"] = [report.to_dict() for report in self.chain]
+            if size not in self.sizes:
+                data["nearest_valid"] = self.sizes.nearest(size)
+        return data
+
+    def __rich__(self) -> RenderableType:
+        chain = self.chain
+        title = f"chain of {len(self.layers)} layers, rule {self.rule}"
+        if chain:
+            title += f", input {chain[0].input_size}"
+        columns = ["layer", "window"] + (["in", "out", "unread real"] if chain else []) + ["gaps"]
+        rows = []
+        for i, layer in enumerate(self.layers):
+            cells = [str(i), layer.describe()]
+            if chain:
+                r = chain[i]
+                cells += [str(r.input_size), str(r.output_size), preview(r.unread_real, 6)]
+            cells.append("yes: interior pixels unread" if layer.has_gaps else "-")
+            rows.append(cells)
+        members = self.members()
+        shown = ", ".join(str(n) for n in members[:24])
+        if len(members) > 24:
+            shown += f", ... ({len(members)} in all)"
+        lines = [
+            f"valid input sizes: {self.sizes.closed_form()}",
+            f"in {self.span[0]}..{self.span[1]}: {shown or 'none'}",
+        ]
+        if chain and chain[0].input_size not in self.sizes:
+            nearest = self.sizes.nearest(chain[0].input_size)
+            lines.append(
+                f"input {chain[0].input_size} is not valid; "
+                + (f"the nearest valid size is {nearest}" if nearest else "no size is valid")
+            )
+        return Group(table(title, columns, rows), Text("\n".join(lines)))
+
+
+def check_span(span: tuple[int, int], what: str = "range") -> tuple[int, int]:
+    """A range of sizes ``START..STOP`` with ``1 <= START <= STOP <= MAX_SIZE``."""
+    start, stop = span
+    check_size(start, f"{what} start")
+    check_size(stop, f"{what} stop")
+    if stop < start:
+        raise UsageError(f"{what} {start}..{stop}: the start must not pass the stop")
+    return start, stop
+
+
+def chain_sizes(
+    layers: Sequence[Window],
+    rule: str = "exact",
+    span: tuple[int, int] = (1, 1024),
+    input_size: int | None = None,
+) -> ChainSizes:
+    """`valid_input_sizes` of ``layers`` listed over ``span``, with each layer's sizes and
+    unread pixels at ``input_size`` when given."""
+    chain = None
+    if input_size is not None:
+        chain = tuple(describe_chain(list(layers), input_size))
+    sizes = valid_input_sizes(layers, rule)
+    return ChainSizes(tuple(layers), rule, sizes, check_span(span), chain)

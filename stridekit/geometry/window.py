@@ -277,7 +277,7 @@ class Window:
         if self.transposed:
             return Unread(real=real, padding=())
         positions = self._tap_positions(n)
-        read = set(positions.tolist())
+        read = set(positions[(positions < 0) | (positions >= n)].tolist())  # padding taps only
         pads = [*range(-self.pad_lo, 0), *range(n, n + self.pad_hi)]
         return Unread(real=real, padding=tuple(p for p in pads if p not in read))
 

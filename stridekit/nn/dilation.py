@@ -26,7 +26,7 @@ import torch.fx
 import torch.nn.functional as F
 from torch import nn
 
-from stridekit.errors import FieldError, ModelError, StrideError, UnsupportedError
+from stridekit.errors import FieldError, ModelError, UnsupportedError, UsageError
 from stridekit.nn._graph import replace, trace, working_copy
 from stridekit.nn.blur_pool import BlurPool2d
 from stridekit.nn.conv_same import _ConvSameMixin
@@ -94,7 +94,7 @@ def _resolve(model: nn.Module, layers: Iterable[str]) -> dict[str, nn.Module]:
             if _strided(m)
         }
         if not found:
-            raise StrideError(
+            raise UsageError(
                 f"replace_stride_with_dilation: {name!r} ({type(modules[name]).__name__}) "
                 "has no strided conv or pooling layer to remove"
             )

@@ -85,6 +85,11 @@ def test_pool_stride_defaults_to_kernel(capsys: pytest.CaptureFixture[str]) -> N
         ("sizes --layer k=3 --rule loose", "choose one of"),
         ("sizes --layer k=3 --range 9:1", "START:STOP"),
         ("solve --size 0 --output 3", "must be >= 1"),
+        ("solve --size 224 --output 112 --limit -1", "must be >= 0"),
+        ("solve --size 1048576 --output 2", "--max-stride"),
+        ("shape --size 1048576 --kernel 600000", "beyond 2^24"),
+        ("sizes --layer k=3,s=1024 --layer k=3,s=1024 --layer k=3,s=2", "periods up to 2^20"),
+        ("sizes --layer k=3,p=1:2:3", "lo:hi"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(
@@ -117,3 +122,61 @@ def test_debug_shows_the_traceback() -> None:
     )
     assert result.returncode != 0
     assert "Traceback" in result.stderr and "OutputSizeError" in result.stderr
+
+
+HUGE = "99999999999999999999"  # 10^20: far past 2^20 and past a 64-bit integer
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        f"shape --size {HUGE} --kernel 3",
+        f"shape --size 224 --kernel {HUGE}",
+        f"shape --size 224 --kernel 3 --stride {HUGE}",
+        f"shape --size 224 --kernel 3 --padding {HUGE}",
+        f"shape --size 224 --kernel 3 --dilation {HUGE}",
+        f"sizes --layer k=3,s=2 --input {HUGE}",
+        f"sizes --layer k={HUGE}",
+        f"sizes --layer k=3,p=0:{HUGE}",
+        f"sizes --layer k=3 --range 1:{HUGE}",
+        f"solve --size {HUGE} --output 3",
+        f"solve --size 224 --output {HUGE}",
+        f"solve --size 224 --output 112 --max-kernel {HUGE}",
+        f"solve --size 224 --output 112 --max-stride {HUGE}",
+        f"adapt examples/specs/resnet_stem.yaml --images {HUGE}x224",
+        f"adapt examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224 --images 224x224",
+        f"analyze examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
+        f"doctor examples/specs/resnet_stem.yaml --input 1x3x224x{HUGE}",
+        f"sizes examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
+        f"plan --template plain4 --task classification --input {HUGE}",
+    ],
+)
+def test_sizes_beyond_the_bound_are_one_line_errors(
+    argv: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(argv.split(), capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "beyond 2^20 = 1,048,576" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "adapt examples/specs/resnet_stem.yaml --images 0x0",
+        "adapt examples/specs/resnet_stem.yaml --images 224x0",
+        "shape --size 0 --kernel 1",
+        "analyze examples/specs/resnet_stem.yaml --input 1x3x0x224",
+    ],
+)
+def test_empty_sizes_are_one_line_errors(argv: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(argv.split(), capsys)
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and "must be >= 1, got 0" in err
+
+
+@pytest.mark.parametrize("budget", ["--max-macs inf", "--max-flops nan", "--max-macs -5"])
+def test_a_budget_must_be_finite(budget: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        ["plan", "--template", "plain4", "--task", "classification", *budget.split()], capsys
+    )
+    assert code == 2 and "finite budget" in err

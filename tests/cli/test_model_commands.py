@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from stridekit.analysis import LayerRecord
 from stridekit.cli import main
+from stridekit.geometry import Window, valid_input_sizes
 from tests.conftest import Golden
 
 GOLDEN_COMMANDS = {
@@ -41,8 +44,7 @@ def test_analyze_json_schema_and_invariants(capsys: pytest.CaptureFixture[str]) 
     )
     data = json.loads(out)
     assert code == 0 and data["input_shape"] == [1, 3, 64, 64]
-    keys = {"name", "op", "input_shapes", "output_shape", "kernel", "stride", "padding", "dilation"}
-    keys |= {"jump", "rf", "rf_start", "params", "flops", "macs", "activation_bytes"}
+    keys = {f.name for f in dataclasses.fields(LayerRecord)}  # every field of a record
     assert all(set(layer) == keys for layer in data["layers"])
     totals = data["totals"]
     # invariants: per-layer sums equal the totals; resnet18 has 11,689,512 parameters
@@ -107,3 +109,16 @@ def test_adapt_images_and_folder(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_model_command_errors(argv: str, fragment: str, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(argv.split(), capsys)
     assert code == 2 and out == "" and err.count("\n") == 1 and fragment in err
+
+
+def test_sizes_of_a_model_without_input_uses_its_declared_size(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = tmp_path / "gray.yaml"  # one channel, not 224: a default input would not fit
+    spec.write_text(
+        "input: [1, 1, 40, 48]\nlayers:\n  - {type: conv, channels: 4, kernel: 3, stride: 2}\n"
+    )
+    code, out, err = run(["sizes", str(spec), "--format", "json"], capsys)
+    assert (code, err) == (0, "")
+    chain = valid_input_sizes([Window(3, 2)], rule="no-drop")  # the algebra of the one conv
+    assert [axis["closed_form"] for axis in json.loads(out)["axes"]] == [chain.closed_form()] * 2
