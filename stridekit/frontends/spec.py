@@ -42,7 +42,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from stridekit.errors import ModelError, StrideError
+from stridekit.errors import ModelError, SpecError, StrideError
 from stridekit.frontends.spec_schema import Layer, Spec, explain, where
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered, Meta, mixing, moves, pointwise, views, windows
@@ -112,7 +112,7 @@ def _per_axis(value: Any, count: int, field: str, default: int) -> tuple[int, ..
         return (value,) * count
     if isinstance(value, list) and len(value) == count:
         return tuple(value)
-    raise StrideError(f"{field} {value!r} needs one int per spatial axis ({count})")
+    raise SpecError(f"{field} {value!r} needs one int per spatial axis ({count})")
 
 
 def _paddings(value: Any, count: int) -> list[int | str | tuple[int, int]]:
@@ -122,7 +122,7 @@ def _paddings(value: Any, count: int) -> list[int | str | tuple[int, int]]:
         return [(value[0], value[1])] * count  # [lo, hi] on every axis
     if len(value) == count and any(isinstance(v, list | str) for v in value):
         return [tuple(v) if isinstance(v, list) else v for v in value]
-    raise StrideError(
+    raise SpecError(
         f"padding {value!r}: use an int, [lo, hi], a name, or one entry per spatial axis "
         f"({count}) with at least one [lo, hi] or name, e.g. [[3, 3], [1, 1]]"
     )
@@ -131,13 +131,13 @@ def _paddings(value: Any, count: int) -> list[int | str | tuple[int, int]]:
 def _scales(value: Any, count: int) -> tuple[Fraction, ...]:
     values = value if isinstance(value, list) else [value] * count
     if len(values) != count:
-        raise StrideError(f"scale {value!r} needs one value per spatial axis ({count})")
+        raise SpecError(f"scale {value!r} needs one value per spatial axis ({count})")
     try:  # str(0.5) = '0.5' → 1/2 exactly
         scales = tuple(Fraction(str(v)) for v in values)
     except (ValueError, ZeroDivisionError):
-        raise StrideError(f"scale {value!r} is not a number (write fractions as '3/2')") from None
+        raise SpecError(f"scale {value!r} is not a number (write fractions as '3/2')") from None
     if min(scales) <= 0:
-        raise StrideError(f"scale {value!r} must be positive")
+        raise SpecError(f"scale {value!r} must be positive")
     return scales
 
 
@@ -181,7 +181,7 @@ class _Builder:
         if merge == "concat":
             if len({s[:1] + s[2:] for s in shapes}) != 1:
                 listed = ", ".join(map(str, shapes))
-                raise StrideError(f"concat needs equal shapes apart from channels, got {listed}")
+                raise SpecError(f"concat needs equal shapes apart from channels, got {listed}")
             out: Shape = (shapes[0][0], sum(s[1] for s in shapes), *shapes[0][2:])
             lowered = views.concat(inputs, out, dim=1)
         else:
@@ -191,7 +191,7 @@ class _Builder:
     def layer(self, layer: Layer, source: str, name: str) -> str:
         shape = self.graph[source].output_shape
         if layer.kind in SPATIAL_KINDS and len(shape) < 3:
-            raise StrideError(f"{layer.type} needs spatial axes, the input is {shape}")
+            raise SpecError(f"{layer.type} needs spatial axes, the input is {shape}")
         x = Meta.standard(shape, len(self.graph.input_shape) - 2)
         lowered, params = LOWERINGS.get(layer.kind, _pointwise)(layer, x)
         return self.add(name, str(layer.type), (source,), (shape,), lowered, params)
@@ -245,7 +245,7 @@ def _windowed(layer: Layer, x: Meta) -> tuple[Lowered, int]:
         return lowered, 0
     c_in, c_out, groups = x.shape[1], layer.channels or 1, layer.groups
     if c_in % groups or c_out % groups:
-        raise StrideError(f"groups {groups} must divide the channels in ({c_in}) and out ({c_out})")
+        raise SpecError(f"groups {groups} must divide the channels in ({c_in}) and out ({c_out})")
     transposed = layer.kind == "conv_transpose"
     # PyTorch's weight shapes: (C_out, C_in/g, *k); transposed (C_in, C_out/g, *k)
     weight = (c_in, c_out // groups) if transposed else (c_out, c_in // groups)
@@ -283,7 +283,7 @@ def _flatten(layer: Layer, x: Meta) -> tuple[Lowered, int]:
 
 def _linear(layer: Layer, x: Meta) -> tuple[Lowered, int]:
     if len(x.shape) != 2:
-        raise StrideError(
+        raise SpecError(
             f"linear needs a flat input (N, features), got {x.shape}; put a flatten (after a "
             "global_pool) before it"
         )
@@ -297,7 +297,7 @@ def _pad(layer: Layer, x: Meta) -> tuple[Lowered, int]:
     count = len(x.shape) - 2
     pads = [p if isinstance(p, tuple) else (p, p) for p in _paddings(layer.padding, count)]
     if not all(isinstance(p, int) for pair in pads for p in pair):
-        raise StrideError("pad takes explicit padding: ints or [lo, hi] pairs")
+        raise SpecError("pad takes explicit padding: ints or [lo, hi] pairs")
     per_dim = {2 + axis: (int(lo), int(hi)) for axis, (lo, hi) in enumerate(pads)}
     return moves.pad(x, None, pads=per_dim), 0
 
@@ -339,6 +339,6 @@ def _broadcast(shapes: list[Shape], merge: str) -> Shape:
         wide = {n for n in sizes if n != 1}
         if len(wide) > 1:
             listed = ", ".join(str(s) for s in shapes)
-            raise StrideError(f"{merge} needs shapes that match or broadcast, got {listed}")
+            raise SpecError(f"{merge} needs shapes that match or broadcast, got {listed}")
         out.append(wide.pop() if wide else 1)
     return tuple(out)

@@ -20,7 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stridekit.errors import StrideError
+from stridekit.errors import (
+    UsageError,
+)
 from stridekit.geometry import Resample, Window
 from stridekit.geometry import layout as lay
 from stridekit.geometry.layout import Layout
@@ -147,7 +149,7 @@ def slide(
         sizes.append(size)
     if out is None:
         if None in sizes:
-            raise StrideError(f"{kind}: the output size is unknown; give it")
+            raise UsageError(f"{kind}: the output size is unknown; give it")
         head = list(x.shape[: x.rank - count])
         if channels is not None and len(head) >= 2:
             head[1] = channels

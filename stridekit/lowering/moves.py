@@ -17,7 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from stridekit.errors import StrideError
+from stridekit.errors import (
+    OutputSizeError,
+    UsageError,
+)
 from stridekit.geometry import Resample, exact_scale, resize_bounds
 from stridekit.geometry import layout as lay
 from stridekit.geometry.resample import COORDINATES
@@ -47,10 +50,10 @@ def resize(
         n_out = sizes
     else:
         if scales is None or None in scales:
-            raise StrideError("resize needs scales or sizes")
+            raise UsageError("resize needs scales or sizes")
         n_out = [int(n * exact_scale(s)) for n, s in zip(n_in, scales, strict=True)]  # type: ignore[arg-type]
     if min(n_out) < 1:
-        raise StrideError(f"resize of {tuple(n_in)} gives {tuple(n_out)}: no pixel left")
+        raise OutputSizeError(f"resize of {tuple(n_in)} gives {tuple(n_out)}: no pixel left")
     maps = []
     for axis, (n, o) in enumerate(zip(n_in, n_out, strict=True)):
         scale = scales[axis] if scales is not None else None
@@ -80,7 +83,7 @@ def pad(
     moved = {d % x.rank: p for d, p in pads.items() if p != (0, 0)}
     shape = out or tuple(n + sum(moved.get(d, (0, 0))) for d, n in enumerate(x.shape))
     if min(shape) < 1:
-        raise StrideError(f"padding {dict(pads)} crops {x.shape} to nothing")
+        raise OutputSizeError(f"padding {dict(pads)} crops {x.shape} to nothing")
     layout = x.layout if x.layout is not None else lay.standard(x.shape, x.spatial)
     if layout is None:
         return other(reason="padding a tensor whose spatial axes are unknown")

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stridekit.errors import StrideError
+from stridekit.errors import (
+    ChoiceError,
+)
 from stridekit.geometry import layout as lay
 from stridekit.lowering.core import Lowered, Meta, Shape
 
@@ -25,7 +27,7 @@ def elementwise(inputs: Sequence[Meta], out: Shape, *, merge: str = "add") -> Lo
     The output layout is that of the input with the most positions that has the output's
     shape (broadcasting a gate ``(N, C, 1, 1)`` over a map keeps the map's layout)."""
     if merge not in MERGES:
-        raise StrideError(f"unknown merge {merge!r}; choose one of {', '.join(MERGES)}")
+        raise ChoiceError(f"unknown merge {merge!r}; choose one of {', '.join(MERGES)}")
     out = tuple(out)
     if not inputs:
         return Lowered("elementwise", None, None, out)

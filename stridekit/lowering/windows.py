@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
-from stridekit.errors import StrideError
+from stridekit.errors import (
+    ChoiceError,
+    InvalidWindowError,
+    OutputSizeError,
+)
 from stridekit.geometry import Resample, Window, make_window
 from stridekit.geometry import layout as lay
 from stridekit.geometry.padding import PaddingSpec
@@ -43,7 +47,7 @@ def _paddings(padding: Paddings, count: int) -> list[PaddingSpec]:
     if len(items) == 1:
         return items * count
     if len(items) != count:
-        raise StrideError(f"padding {padding!r} needs one entry per spatial axis ({count})")
+        raise InvalidWindowError(f"padding {padding!r} needs one entry per spatial axis ({count})")
     return [tuple(p) if isinstance(p, list) else p for p in items]
 
 
@@ -136,7 +140,7 @@ def pool(
     """Max, average or Lp pooling over the last ``count`` dims (default: as many as the
     kernel lists, else the model's spatial axes); the stride defaults to the kernel."""
     if kind not in POOL_KINDS:
-        raise StrideError(f"unknown pooling {kind!r}; choose one of {', '.join(POOL_KINDS)}")
+        raise ChoiceError(f"unknown pooling {kind!r}; choose one of {', '.join(POOL_KINDS)}")
     if count is None:
         count = len(kernel) if isinstance(kernel, Sequence) and len(kernel) > 1 else x.spatial
     kernels = per_axis(kernel, count, 1)
@@ -196,7 +200,7 @@ def space_to_depth(x: Meta, out: Shape | None, *, block: int) -> Lowered:
     """``pixel_unshuffle`` / ``SpaceToDepth``: output ``i`` covers ``[i·b, i·b + b − 1]``."""
     count = x.rank - 2
     if any(n % block for n in x.shape[2:]):
-        raise StrideError(
+        raise OutputSizeError(
             f"space-to-depth by {block} needs sizes divisible by {block}, got {x.shape[2:]}"
         )
     return slide(x, "pixel_unshuffle", [Window(block, block)] * count, out,
@@ -208,7 +212,7 @@ def depth_to_space(x: Meta, out: Shape | None, *, block: int) -> Lowered:
     count = x.rank - 2
     area = block**count
     if x.shape[1] % area:
-        raise StrideError(
+        raise OutputSizeError(
             f"depth-to-space by {block} needs channels divisible by {area}, got {x.shape[1]}"
         )
     return slide(x, "pixel_shuffle", [Resample.nearest(block)] * count, out, x.shape[1] // area)
