@@ -11,6 +11,7 @@ from stridekit.errors import StrideError
 from stridekit.geometry import SizeSet, Window
 from stridekit.graph import GLOBAL_OPS, Node
 from stridekit.passes import head_node, model_valid_sizes
+from stridekit.passes.sizes import BoundedSizeSet
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -79,8 +80,11 @@ class _NearestInputs:
         if valid is None:
             return ""
         n = self.analysis.input_shape[2 + axis]
-        below = valid.between(max(1, n - valid.period), n)
-        above = valid.between(n, n + valid.period)
+        if isinstance(valid, BoundedSizeSet):  # finitely many, maybe far from n
+            members = valid.between(valid.minimum, valid.maximum)
+        else:  # periodic: a member within one period on each side, if any
+            members = valid.between(max(1, n - valid.period), n + valid.period)
+        below, above = [m for m in members if m <= n], [m for m in members if m >= n]
         sizes = sorted({*below[-1:], *above[:1]})
         if not sizes:
             return ""

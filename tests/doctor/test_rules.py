@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import pytest
 
 from stridekit.analysis import analyze_graph
 from stridekit.doctor import RULES, Finding, Severity, doctor
 from stridekit.errors import StrideError
-from stridekit.geometry import Window
+from stridekit.geometry import Resample, Sizing, Window
+from stridekit.graph import Node
 from tests.doctor.builders import Builder
 
 
@@ -39,6 +41,22 @@ def test_shortcut_pixels_read_by_main_path_are_not_dropped_but_gapped() -> None:
     assert findings(b, "dropped-pixels") == []
     gaps = findings(b, "gaps")
     assert {(f.node, f.severity) for f in gaps} == {("shortcut", Severity.info)}
+
+
+def test_dropped_pixels_fix_names_a_far_valid_size_of_a_bounded_set() -> None:
+    # a branch resized to a fixed 8 merged with floor((n − 3)/2) + 1: only n = 17, 18
+    # fit, and 18 leaves pixel 17 after the last 3x3 stride-2 window: 17 is the one size
+    b = Builder(40)
+    first = b.window("first", "conv", "input", Window(1))  # the side branch reads the input
+    conv = b.window("conv", "conv", first, Window(3, 2))  # 19 at 40: pixel 39 unread
+    fixed = Resample(Fraction(5), Fraction(0), Fraction(4), sizing=Sizing(fixed=8))
+    b.graph.add(
+        Node("side", "upsample", ("input",), ((1, 3, 40, 40),), (1, 8, 8, 8), (fixed, fixed))
+    )
+    b.head(b.merge("cat", "concat", conv, "side"))
+    found = findings(b, "dropped-pixels")
+    assert [f.node for f in found] == ["conv"]
+    assert "model inputs 17 on axes 0, 1 drop nothing" in found[0].fix
 
 
 def test_lone_strided_one_by_one_drops_every_other_pixel() -> None:

@@ -106,6 +106,21 @@ class UnequalStrides(nn.Module):
         return torch.cat([self.by_two(x), self.by_three(x)], dim=1)
 
 
+class ShapeFollowingSkip(nn.Module):
+    """A decoder that resizes to its skip's shape (``size=skip.shape[-2:]``, as FPN and
+    LRASPP do): the real model fits at every size, but a trace records the size as a
+    number, so the graph says "fixed"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.down = conv(padding=1, channels=1), conv(2, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip = self.stem(x)
+        up = F.interpolate(self.down(skip), size=skip.shape[-2:], mode="nearest")
+        return torch.cat([skip, up], dim=1)
+
+
 # name → (model, an input size at which its forward runs, for the one meta trace)
 MODELS: dict[str, tuple[Callable[[], nn.Module], int]] = {
     "fixed_resize_fits": (lambda: FixedResize(39), 20),  # 39 → 19 → 9: every n
@@ -128,6 +143,18 @@ def test_valid_sizes_match_real_forward_passes(name: str) -> None:
     predicted = [n for n in range(1, TOP + 1) if n in rows and n in columns]
     expected = valid_sizes_by_forward(model, TOP)
     assert predicted == expected, (rows.closed_form(), columns.closed_form())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="frontend: a size computed from another tensor's shape is traced as a fixed "
+    "number (Sizing(fixed=...)); the pass is exact for the graph, the graph is not the model",
+)
+def test_a_resize_to_a_skips_shape_follows_the_input() -> None:
+    model = ShapeFollowingSkip()
+    graph = analyze(model, (1, 1, 16, 16)).graph
+    sizes = model_valid_sizes(graph)
+    assert sizes.between(1, 24) == valid_sizes_by_forward(model, 24)
 
 
 def test_the_reference_sees_both_failures() -> None:
