@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.errors import StrideError
-from stridekit.geometry import Window
+from stridekit.geometry import SizeSet, Window
 from stridekit.graph import GLOBAL_OPS, Node
 from stridekit.passes import head_node, model_valid_sizes
+from stridekit.passes.sizes import BoundedSizeSet
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -58,24 +59,42 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
             yield axis, n, real, n - lo - hi
 
 
-def _nearest_inputs(analysis: Analysis, axis: int) -> str:
-    """The model input sizes nearest the current one at which nothing is dropped."""
-    try:
-        valid = model_valid_sizes(analysis.graph, axis)
-    except StrideError:
-        return ""
-    n = analysis.input_shape[2 + axis]
-    below = valid.between(max(1, n - valid.period), n)
-    above = valid.between(n, n + valid.period)
-    sizes = sorted({*below[-1:], *above[:1]})
-    if not sizes:
-        return ""
-    return f"; model inputs {' or '.join(map(str, sizes))} on axis {axis} drop nothing"
+class _NearestInputs:
+    """The model input sizes nearest the current one at which nothing is dropped, as a
+    clause of a fix; the valid sizes of each axis are computed once per doctor run."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.valid: dict[int, SizeSet | None] = {}
+
+    def sizes(self, axis: int) -> SizeSet | None:
+        if axis not in self.valid:
+            try:
+                self.valid[axis] = model_valid_sizes(self.analysis.graph, axis)
+            except StrideError:
+                self.valid[axis] = None
+        return self.valid[axis]
+
+    def __call__(self, axis: int) -> str:
+        valid = self.sizes(axis)
+        if valid is None:
+            return ""
+        n = self.analysis.input_shape[2 + axis]
+        if isinstance(valid, BoundedSizeSet):  # finitely many, maybe far from n
+            members = valid.between(valid.minimum, valid.maximum)
+        else:  # periodic: a member within one period on each side, if any
+            members = valid.between(max(1, n - valid.period), n + valid.period)
+        below, above = [m for m in members if m <= n], [m for m in members if m >= n]
+        sizes = sorted({*below[-1:], *above[:1]})
+        if not sizes:
+            return ""
+        return f"; model inputs {' or '.join(map(str, sizes))} on axis {axis} drop nothing"
 
 
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
     consumers = analysis.graph.consumers()
+    nearest_inputs = _NearestInputs(analysis)
     for node in analysis.graph.nodes:
         readers = consumers[node.name]
         if not readers or len(node.output_shape) <= 2:
@@ -84,14 +103,13 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
             sides = _sides(unread, real_size)
             reader = readers[0]
             window = reader.axes[axis] if reader.axes else None
-            fix = "pad or crop the input so every window fits" + _nearest_inputs(analysis, axis)
+            fix = "pad or crop the input so every window fits" + nearest_inputs(axis)
             if isinstance(window, Window) and sides["end"] and len(readers) == 1:
                 extra = sides["end"]
                 fix = (
                     f"give layer {reader.name} padding ({window.pad_lo}, "
                     f"{window.pad_hi + extra}) on axis {axis}, or a tensor of {n - extra} or "
-                    f"{n + window.stride - window.remainder(n)} pixels"
-                    + _nearest_inputs(analysis, axis)
+                    f"{n + window.stride - window.remainder(n)} pixels" + nearest_inputs(axis)
                 )
             where = ", ".join(f"{count} at the {side}" for side, count in sides.items() if count)
             formula = f" ({window.formula(n)})" if isinstance(window, Window) else ""

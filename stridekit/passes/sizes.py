@@ -1,85 +1,319 @@
 """Valid input sizes of a whole model: no tensor drops a real pixel, every merge fits.
 
-Each tensor's size is a composition of window maps ``f(n) = floor((n + lo + hi − e)/s) + 1``
-of the input size, and ``f(n + P) = f(n) + P/s`` whenever ``s`` divides ``P``. With ``P``
-the product of all strides on the way, every tensor's size, every drop and every merge
-check is periodic in ``n`` with period ``P``: the valid sizes are ``{n ≥ m : n mod P ∈ R}``,
-found from one period of residues and the threshold ``m`` where every size is positive
-(sizes are monotone in ``n``), never by walking the requested range.
+The pass compiles the graph, once per axis, into a flat `SizePlan`: one step per tensor
+that has the axis (its slot, its sources' slots, the map from its first input's size to
+its own), the drop checks (a tensor and the forward windows that read it) and the merges.
+Evaluating the plan at an input size ``n`` is one loop over integers.
+
+Why one period of sizes decides everything. Give every tensor ``t`` its *rate* ``r_t``:
+how many pixels it gains per input pixel. The input has ``r = 1``; a forward window of
+stride ``s`` divides it by ``s``, a transposed one multiplies it by ``s``; a resample of
+factor ``f`` (``floor((m + offset)·f)``) multiplies it by ``f``; a resize to a *fixed*
+size gives ``r = 0`` (its size no longer follows ``n``). For a tensor that follows ``n``,
+``r_t = 1/J_t`` with ``J_t`` its cumulative stride, the field's jump, which may be a
+fraction after upsampling (``J = 1/2`` at twice the input's resolution gives ``r = 2``).
+
+Let ``P`` be the least common multiple of the denominators of the rates (the numerators
+of the jumps: 32 for ResNet-50, where the old product of all strides was 65,536; 32 for
+Inception-v3 instead of 262,144). Then ``size_t(n + P) = size_t(n) + P·r_t`` for every
+tensor, by induction over the graph: if ``m`` gains ``P·r`` (an integer), a forward
+window's ``floor((m + lo + hi − e)/s) + 1`` gains ``P·r/s``, an integer because
+``P·r/s = P·r_out`` and ``P`` clears ``r_out``'s denominator; a transposed window's
+``(m − 1)·s + …`` gains ``s·P·r``; ``floor((m + offset)·f)`` gains ``P·r·f = P·r_out``; a
+fixed size gains 0. So every check is periodic in ``n`` with period ``P``:
+
+- a window's dropped end pixels depend on ``(m + lo + hi − e) mod s``, and ``m`` gains a
+  multiple of ``s`` (``P·r = s·P·r_out``);
+- a merge of branches with equal rates compares sizes whose difference is constant.
+
+Sizes are monotone in ``n`` (every map is), so "every tensor has at least one pixel"
+holds exactly from a threshold ``m`` on, and the valid sizes are
+``{n ≥ m : n mod P ∈ R}``, found from the ``P`` sizes ``m … m + P − 1``.
+
+A merge of branches with *different* rates (a fixed-size resize merged with a branch
+that follows the input, or two branches with different strides) compares sizes whose
+difference ``d(n)`` moves by ``P·(r_a − r_b) ≠ 0`` per period: from each residue
+``n₀`` at most one ``n = n₀ + k·P`` makes them equal, ``k = −d(n₀)/(P·(r_a − r_b))``. The
+valid sizes are then finite, a `BoundedSizeSet`.
+
+>>> from stridekit.geometry import Window
+>>> from stridekit.graph import Node
+>>> g = Graph(input_shape=(1, 3, 64, 64))
+>>> w = Window(3, 2)
+>>> _ = g.add(Node("c", "conv", ("input",), ((1, 3, 64, 64),), (1, 8, 31, 31), (w, w)))
+>>> _ = g.add(Node("d", "conv", ("c",), ((1, 8, 31, 31),), (1, 8, 15, 15), (w, w)))
+>>> plan = SizePlan.compile(g, axis=0)
+>>> plan.period, plan.sizes(67)      # input 67 → floor((67 − 3)/2) + 1 = 33 → 16
+(4, [67, 33, 16])
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
-from stridekit.errors import StrideError
-from stridekit.geometry import SizeSet, Window
+from stridekit.errors import OutputSizeError, UnsupportedError
+from stridekit.geometry import Resample, SizeSet, Window
 from stridekit.geometry.solve import reduce_period
-from stridekit.graph import GLOBAL_OPS, MERGE_OPS, Graph, Node, Resample
+from stridekit.graph import GLOBAL_OPS, MERGE_OPS, Graph, Node
+
+SizeMap = Callable[[int], int]
+# the threshold search stops here; a period this long would take seconds per axis
+LARGEST_SIZE = 1 << 20
+LARGEST_PERIOD = 1 << 20
 
 
-def _size(node: Node, axis: int, inputs: list[int]) -> int:
-    """This node's size on ``axis`` given its inputs' sizes (raises StrideError if none)."""
-    n = inputs[0]
-    if not node.axes:
-        return n
-    rule = node.axes[axis]
+@dataclass(frozen=True)
+class BoundedSizeSet(SizeSet):
+    """A `SizeSet` that ends: ``{minimum ≤ n ≤ maximum : n mod period ∈ residues}``.
+
+    Models whose merged branches grow at different rates (a fixed-size resize merged
+    with a branch that follows the input) accept finitely many input sizes.
+
+    >>> sizes = BoundedSizeSet(period=4, residues=(0,), minimum=8, maximum=16)
+    >>> sizes.between(1, 100), 20 in sizes, sizes.nearest(30), sizes.closed_form()
+    ([8, 12, 16], False, 16, 'n in 8, 12, 16')
+    >>> BoundedSizeSet(period=4, residues=(0, 1), minimum=8, maximum=40).closed_form()
+    '4k, 4k+1 (8 <= n <= 40)'
+    """
+
+    maximum: int
+
+    def __contains__(self, n: object) -> bool:
+        return isinstance(n, int) and n <= self.maximum and super().__contains__(n)
+
+    def between(self, lo: int, hi: int) -> list[int]:
+        return super().between(lo, min(hi, self.maximum))
+
+    def nearest(self, n: int) -> int | None:
+        members = self.between(self.minimum, self.maximum)
+        return min(members, key=lambda m: (abs(m - n), m)) if members else None
+
+    def closed_form(self) -> str:
+        members = self.between(self.minimum, self.maximum)
+        if len(members) <= 8:
+            return f"n in {', '.join(map(str, members))}" if members else "none"
+        bounds = f"{self.minimum} <= n <= {self.maximum}"
+        if len(self.residues) == self.period:
+            return f"every n with {bounds}"
+        return f"{SizeSet(self.period, self.residues, 1).closed_form()} ({bounds})"
+
+
+def _floor_affine(slope: Fraction, intercept: Fraction) -> SizeMap:
+    """``m ↦ floor(slope·m + intercept)`` in integers: ``(a·m + b) // d``."""
+    d = lcm(slope.denominator, intercept.denominator)
+    a, b = int(slope * d), int(intercept * d)
+    return lambda m: (a * m + b) // d
+
+
+def _size_map(node: Node, axis: int, rule: Window | Resample) -> tuple[SizeMap, Fraction]:
+    """How the node's size on ``axis`` follows its input's, and its gain (output pixels
+    per input pixel; 0 when the size is fixed)."""
     if isinstance(rule, Window):
-        return rule.output_size(n)
-    # a Resample: affine in n, fitted to the sizes the frontend saw
-    assert isinstance(rule, Resample)
+        gain = Fraction(rule.stride) if rule.transposed else Fraction(1, rule.stride)
+        return rule.output_size, gain
+    sizing = rule.sizing
+    if sizing is not None:  # the frontend said how: a fixed size, or floor((m + offset)·f)
+        return sizing, Fraction(0) if sizing.fixed is not None else Fraction(sizing.factor)
+    # the frontend did not say: affine in n, fitted to the sizes it traced
     traced_in, traced_out = node.input_shapes[0][2 + axis], node.output_shape[2 + axis]
-    out = Fraction(n) / rule.scale + (traced_out - Fraction(traced_in) / rule.scale)
-    size = int(out)  # floor for positive sizes
-    if size < 1:
-        raise StrideError(f"{node.name}: no output for input {n}")
-    return size
+    gain = 1 / rule.scale
+    return _floor_affine(gain, traced_out - traced_in * gain), gain
 
 
-def _period(graph: Graph) -> int:
-    period = 1
-    for node in graph.nodes:
-        for rule in node.axes or ():
-            if isinstance(rule, Window) and not rule.transposed:
-                period *= rule.stride
-            elif isinstance(rule, Resample):
-                period = lcm(period, rule.scale.numerator)
-    return period
+@dataclass(frozen=True)
+class _Step:
+    """One tensor of the plan: ``sizes[slot] = size(sizes[sources[0]])``."""
+
+    slot: int
+    sources: tuple[int, ...]  # slots of the inputs that have the axis; empty for the input
+    size: SizeMap | None  # None: the first source's size (the input: n)
 
 
-def _valid(graph: Graph, axis: int, n: int) -> bool | None:
-    """True/False for size ``n`` on ``axis``; None when some layer has no output at all."""
-    sizes: dict[str, int] = {}
-    readers = graph.consumers()
-    for node in graph.nodes:
-        if node.op == "input":
-            sizes[node.name] = n
-            continue
-        if node.op in GLOBAL_OPS or len(node.output_shape) <= 2:
-            continue
-        inputs = [sizes[s] for s in node.inputs if s in sizes]
-        if not inputs:
-            continue
-        if node.op in MERGE_OPS and len(set(inputs)) > 1:
-            return False  # branches no longer have the same size: the model fails
+@dataclass(frozen=True)
+class _DropCheck:
+    """A tensor read only by forward windows: its size minus what they read."""
+
+    slot: int
+    windows: tuple[Window, ...]
+    allowed: int  # pixels a pad node added at the end: padding, harmless to leave unread
+
+    def drops(self, size: int) -> bool:
+        return min(w.dropped_end(size) for w in self.windows) > self.allowed
+
+
+@dataclass(frozen=True)
+class _MergeCheck:
+    """Two branches of a merge that must have equal sizes."""
+
+    name: str
+    first: int
+    other: int
+    drift: Fraction  # rate(first) − rate(other): 0 when the difference is periodic
+
+
+@dataclass(frozen=True)
+class SizePlan:
+    """One axis of a graph, compiled: sizes, drop checks and merges by slot number.
+
+    Build it with `SizePlan.compile`; `valid_sizes` gives the model's valid input sizes.
+    """
+
+    axis: int
+    names: tuple[str, ...]  # the tensor of each slot
+    steps: tuple[_Step, ...]
+    rates: tuple[Fraction, ...]  # per slot: pixels gained per input pixel
+    drops: tuple[_DropCheck, ...]
+    merges: tuple[_MergeCheck, ...]
+
+    @classmethod
+    def compile(cls, graph: Graph, axis: int = 0) -> SizePlan:
+        """Walk the graph once: which tensors have ``axis``, and how their sizes relate."""
+        spatial = len(graph.input_shape) - 2
+        slots: dict[str, int] = {}
+        steps: list[_Step] = []
+        rates: list[Fraction] = []
+        merges: list[_MergeCheck] = []
+        for node in graph.nodes:
+            if node.op == "input":
+                sources: tuple[int, ...] = ()
+                size: SizeMap | None = None
+                rate = Fraction(1)
+            else:
+                if node.op in GLOBAL_OPS or len(node.output_shape) <= 2:
+                    continue
+                sources = tuple(slots[s] for s in node.inputs if s in slots)
+                if not sources or (node.axes is not None and len(node.axes) != spatial):
+                    continue  # no input with the axis, or an op the fields treat as global
+                rate, size = rates[sources[0]], None
+                if node.axes is not None:
+                    size, gain = _size_map(node, axis, node.axes[axis])
+                    rate *= gain
+            slot = len(steps)
+            slots[node.name] = slot
+            steps.append(_Step(slot, sources, size))
+            rates.append(rate)
+            if node.op in MERGE_OPS:
+                first = sources[0]
+                merges += [
+                    _MergeCheck(node.name, first, o, rates[first] - rates[o]) for o in sources[1:]
+                ]
+        consumers = graph.consumers()
+        drops = []
+        for name, slot in slots.items():
+            windows = []
+            for reader in consumers[name]:
+                rule = reader.axes[axis] if reader.axes and reader.name in slots else None
+                if not isinstance(rule, Window) or rule.transposed:
+                    break  # this reader reads every pixel (or the plan cannot tell)
+                windows.append(rule)
+            else:
+                if windows:
+                    allowed = graph[name].added_padding(axis)[1]
+                    drops.append(_DropCheck(slot, tuple(windows), allowed))
+        return cls(axis, tuple(slots), tuple(steps), tuple(rates), tuple(drops), tuple(merges))
+
+    @property
+    def period(self) -> int:
+        """The lcm of the rates' denominators: every check repeats after this many sizes."""
+        return lcm(*(r.denominator for r in self.rates if r))
+
+    def sizes(self, n: int) -> list[int] | None:
+        """Every tensor's size at input ``n``, by slot; None if some tensor has no pixel."""
+        sizes = [0] * len(self.steps)
         try:
-            sizes[node.name] = _size(node, axis, inputs)
-        except StrideError:
+            for step in self.steps:
+                if not step.sources:
+                    out = n
+                elif step.size is None:
+                    out = sizes[step.sources[0]]
+                else:
+                    out = step.size(sizes[step.sources[0]])
+                if out < 1:
+                    return None
+                sizes[step.slot] = out
+        except OutputSizeError:  # a window or resample with no output
             return None
-    for name, size in sizes.items():
-        windows: list[Window] = []
-        for reader in readers[name]:
-            rule = reader.axes[axis] if reader.axes and len(reader.axes) > axis else None
-            if not isinstance(rule, Window) or rule.transposed or reader.name not in sizes:
-                windows = []
-                break
-            windows.append(rule)
-        # the pixels a pad node added at the end are padding: leaving them unread is fine
-        allowed = graph[name].added_padding(axis)[1]
-        if windows and min(w.dropped_end(size) for w in windows) > allowed:
-            return False
-    return True
+        return sizes
+
+    def minimum(self) -> int:
+        """The smallest input size at which every tensor has a pixel (sizes are monotone)."""
+        low, high = 0, 1
+        while self.sizes(high) is None:
+            low, high = high, high * 2
+            if high > LARGEST_SIZE:
+                raise OutputSizeError(
+                    f"no input size up to {LARGEST_SIZE} gives every layer an output on "
+                    f"axis {self.axis}"
+                )
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (low, middle) if self.sizes(middle) is not None else (middle, high)
+        return high
+
+    def periods_until_merged(self, sizes: list[int], period: int) -> int | None:
+        """How many periods past these sizes every merge has equal branches (0: now), or
+        None if never. Branches with equal rates must match now; a pair whose rates
+        differ matches after exactly ``k = −d/(P·drift)`` periods (``d`` the difference
+        now), and every such pair must agree on ``k``."""
+        counts: set[Fraction] = set()
+        for merge in self.merges:
+            difference = sizes[merge.first] - sizes[merge.other]
+            if merge.drift:
+                counts.add(Fraction(-difference) / (period * merge.drift))
+            elif difference:
+                return None
+        if not counts:
+            return 0
+        if len(counts) > 1:
+            return None
+        (count,) = counts
+        return int(count) if count.denominator == 1 and count >= 0 else None
+
+    def drops_at(self, sizes: list[int]) -> bool:
+        """Whether some tensor leaves real pixels at its end that no window reads."""
+        return any(check.drops(sizes[check.slot]) for check in self.drops)
+
+    def valid_sizes(self) -> SizeSet:
+        """The input sizes that drop no real pixel at any tensor's end and keep merged
+        branches equal (a `BoundedSizeSet` when merged branches grow at different rates).
+        """
+        period = self.period
+        if period > LARGEST_PERIOD:
+            raise UnsupportedError(
+                f"the sizes on axis {self.axis} repeat only every {period} input pixels "
+                f"(the lcm of the cumulative strides); stridekit stops at {LARGEST_PERIOD}"
+            )
+        minimum = self.minimum()
+        members: list[int] = []
+        for n in range(minimum, minimum + period):
+            sizes = self.sizes(n)
+            assert sizes is not None  # past the threshold every tensor has a pixel
+            count = self.periods_until_merged(sizes, period)
+            if count is not None and not self.drops_at(sizes):
+                members.append(n + count * period)
+        if not any(merge.drift for merge in self.merges):
+            reduced_period, reduced = reduce_period(period, {n % period for n in members})
+            return SizeSet(period=reduced_period, residues=reduced, minimum=minimum)
+        return _finite(sorted(members), period)
+
+
+def _finite(members: list[int], period: int) -> SizeSet:
+    """Finitely many sizes as ``{lo ≤ n ≤ hi : n mod p ∈ R}``: with the plan's period
+    when that describes them, else with a period longer than their span."""
+    if not members:
+        return SizeSet(period=1, residues=(), minimum=1)
+    lo, hi = members[0], members[-1]
+    residues = {n % period for n in members}
+    # the sizes in [lo, hi] with those residues; members are some of them, all if as many
+    described = sum((hi - r) // period - (lo - 1 - r) // period for r in residues)
+    if described != len(members):
+        period = hi - lo + 1
+        residues = {n % period for n in members}
+    reduced_period, reduced = reduce_period(period, residues)
+    return BoundedSizeSet(period=reduced_period, residues=reduced, minimum=lo, maximum=hi)
 
 
 def model_valid_sizes(graph: Graph, axis: int = 0) -> SizeSet:
@@ -94,22 +328,4 @@ def model_valid_sizes(graph: Graph, axis: int = 0) -> SizeSet:
     >>> model_valid_sizes(g).closed_form()
     '4k+3 (n >= 7)'
     """
-    period = _period(graph)
-    low, high = 1, 1
-    while _valid(graph, axis, high) is None:  # sizes grow with n: find the threshold
-        low, high = high, high * 2
-        if high > 1 << 20:
-            raise StrideError("no input size up to 2^20 gives every layer an output")
-    while low < high:
-        middle = (low + high) // 2
-        if _valid(graph, axis, middle) is None:
-            low = middle + 1
-        else:
-            high = middle
-    minimum = high
-    base = minimum + period  # one full period past the threshold
-    residues = {
-        (base + offset) % period for offset in range(period) if _valid(graph, axis, base + offset)
-    }
-    reduced_period, reduced = reduce_period(period, residues)
-    return SizeSet(period=reduced_period, residues=reduced, minimum=minimum)
+    return SizePlan.compile(graph, axis).valid_sizes()

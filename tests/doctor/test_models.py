@@ -9,8 +9,8 @@ from torch import nn
 
 from stridekit.analysis import analyze
 from stridekit.doctor import Severity, doctor
-from stridekit.errors import StrideError
 from stridekit.passes import model_valid_sizes
+from tests.passes.reachability import valid_by_forward, valid_sizes_by_forward
 
 
 def test_resnet50_at_224_drops_no_real_pixel() -> None:
@@ -34,7 +34,8 @@ def test_three_by_three_stride_two_conv_drops_one_row_and_column() -> None:
 
 
 class TwoBranch(nn.Module):
-    """A strided main path and a pooled shortcut, merged by add."""
+    """A strided main path and a pooled shortcut, merged by ``cat`` (which, unlike ``+``,
+    refuses branches of different sizes instead of broadcasting a 1-pixel one)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,7 +45,7 @@ class TwoBranch(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
-        return self.main(x) + self.short(x)
+        return torch.cat([self.main(x), self.short(x)], dim=1)
 
 
 MODELS = {
@@ -59,25 +60,35 @@ MODELS = {
 }
 
 
-def brute_force_valid(model: nn.Module, n: int) -> bool:
-    """Trace the model at size n; valid iff it runs, no tensor drops a real pixel, and the
-    branches of each merge have equal shapes (not merely broadcastable, as 2x2 + 1x1 is)."""
-    try:
-        analysis = analyze(model, (1, 1, n, n))
-    except (StrideError, RuntimeError):
-        return False
-    merges = [r for r in analysis.layers if r.op in ("add", "mul", "concat")]
-    if any(len({shape[2:] for shape in r.input_shapes}) > 1 for r in merges):
-        return False
-    return not doctor(analysis, select=["dropped-pixels"]).findings
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_sizes_match_real_forward_passes(name: str) -> None:
+    """The pass (one meta trace at 66) against the model run at every size 1..40: valid
+    iff the forward runs and every real pixel of every tensor reaches the output."""
+    model = MODELS[name]()
+    sizes = model_valid_sizes(analyze(model, (1, 1, 66, 66)).graph)  # 66: every model runs
+    assert sizes.between(1, 40) == valid_sizes_by_forward(model, 40), sizes.closed_form()
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_model_sizes_match_brute_force(name: str) -> None:
+def test_dropped_pixels_findings_match_real_forward_passes(name: str) -> None:
+    """At each size where the model runs, the doctor finds dropped pixels exactly when
+    some pixel's gradient is zero (these models have no size-independent gaps)."""
     model = MODELS[name]()
-    sizes = model_valid_sizes(analyze(model, (1, 1, 66, 66)).graph)  # 66: every model runs
-    expected = [n for n in range(1, 41) if brute_force_valid(model, n)]
-    assert sizes.between(1, 40) == expected, sizes.closed_form()
+    runs = [n for n in range(1, 41) if runs_at(model, n)]
+    found = [
+        n for n in runs if doctor(analyze(model, (1, 1, n, n)), select=["dropped-pixels"]).findings
+    ]
+    unreached = [n for n in runs if not valid_by_forward(model, n)]
+    assert runs and found == unreached
+
+
+def runs_at(model: nn.Module, n: int) -> bool:
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 1, n, n))
+    except RuntimeError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
 import pytest
 
 from stridekit.analysis import analyze_graph
 from stridekit.doctor import RULES, Finding, Severity, doctor
 from stridekit.errors import StrideError
-from stridekit.geometry import Window
+from stridekit.geometry import Resample, Sizing, Window
+from stridekit.graph import Node
 from tests.doctor.builders import Builder
 
 
@@ -36,6 +41,22 @@ def test_shortcut_pixels_read_by_main_path_are_not_dropped_but_gapped() -> None:
     assert findings(b, "dropped-pixels") == []
     gaps = findings(b, "gaps")
     assert {(f.node, f.severity) for f in gaps} == {("shortcut", Severity.info)}
+
+
+def test_dropped_pixels_fix_names_a_far_valid_size_of_a_bounded_set() -> None:
+    # a branch resized to a fixed 8 merged with floor((n − 3)/2) + 1: only n = 17, 18
+    # fit, and 18 leaves pixel 17 after the last 3x3 stride-2 window: 17 is the one size
+    b = Builder(40)
+    first = b.window("first", "conv", "input", Window(1))  # the side branch reads the input
+    conv = b.window("conv", "conv", first, Window(3, 2))  # 19 at 40: pixel 39 unread
+    fixed = Resample(Fraction(5), Fraction(0), Fraction(4), sizing=Sizing(fixed=8))
+    b.graph.add(
+        Node("side", "upsample", ("input",), ((1, 3, 40, 40),), (1, 8, 8, 8), (fixed, fixed))
+    )
+    b.head(b.merge("cat", "concat", conv, "side"))
+    found = findings(b, "dropped-pixels")
+    assert [f.node for f in found] == ["conv"]
+    assert "model inputs 17 on axes 0, 1 drop nothing" in found[0].fix
 
 
 def test_lone_strided_one_by_one_drops_every_other_pixel() -> None:
@@ -114,15 +135,169 @@ def test_exit_codes_and_select_ignore() -> None:
         doctor(analysis, select=["nope"])
 
 
-def test_every_rule_is_registered_once() -> None:
-    assert set(RULES) == {
-        "dropped-pixels",
-        "gaps",
-        "collapse",
-        "misaligned-merge",
-        "portability",
-        "uneven-coverage",
-        "aliasing",
-        "rf-holes",
-        "rf-coverage",
-    }
+@pytest.mark.parametrize(
+    ("size", "kernel", "expected"),
+    [
+        (64, 3, [("3", 64, "covers 5%")]),  # 3 < 64/2: 3/64 = 4.7%
+        (64, 33, []),  # 33 ≥ 64/2: the head sees more than half the image
+        (4, 19, [("19", 4, "4.8x the input")]),  # 19 > 4·4: 19/4 = 4.75
+        (4, 15, []),  # 15 ≤ 4·4
+    ],
+)
+def test_rf_coverage(size: int, kernel: int, expected: list[tuple[str, int, str]]) -> None:
+    b = Builder(size)
+    b.head(b.window("conv", "conv", "input", Window(kernel, padding=(kernel // 2,) * 2)))
+    found = findings(b, "rf-coverage")
+    assert [(f.data["rf"], f.data["input"], f.data["axes"]) for f in found] == [
+        (rf, n, [0, 1]) for rf, n, _ in expected
+    ]
+    assert all(text in f.message for f, (_, _, text) in zip(found, expected, strict=True))
+    assert all(f.severity == Severity.info and f.node == "conv" for f in found)
+
+
+# --- every registered rule: a graph that earns its finding, one that just does not ------
+
+
+@dataclass(frozen=True)
+class Case:
+    """``trigger`` earns the rule's findings ``expected`` (node, severity, data items);
+    ``near_miss`` differs from it in the one thing the rule judges and earns none."""
+
+    trigger: Callable[[], Builder]
+    expected: tuple[tuple[str, Severity, dict[str, object]], ...]
+    near_miss: Callable[[], Builder]
+
+
+def single(size: int, window: Window, op: str = "conv") -> Callable[[], Builder]:
+    def build() -> Builder:
+        b = Builder(size)
+        b.head(b.window(op, op, "input", window))
+        return b
+
+    return build
+
+
+def branches(first: Window, second: Window) -> Callable[[], Builder]:
+    def build() -> Builder:
+        b = Builder(32)
+        a, c = b.window("a", "conv", "input", first), b.window("c", "conv", "input", second)
+        b.head(b.merge("add", "add", a, c))
+        return b
+
+    return build
+
+
+def chain(size: int) -> Callable[[], Builder]:
+    def build() -> Builder:
+        b = Builder(size)
+        x = "input"
+        for i in range(3):
+            x = b.window(f"c{i}", "conv", x, Window(2, 2))
+        b.head(b.window("last", "conv", x, Window(1)))
+        return b
+
+    return build
+
+
+def antialiased(build: Callable[[], Builder]) -> Callable[[], Builder]:
+    def mark() -> Builder:
+        b = build()
+        b.graph["conv"].attributes["antialiased"] = True
+        return b
+
+    return mark
+
+
+def dilated(dilation: int) -> Callable[[], Builder]:
+    def build() -> Builder:
+        b = Builder(64)
+        first = b.window("first", "conv", "input", Window(1))
+        b.head(b.window("dilated", "conv", first, Window(3, dilation=dilation, padding=(4, 4))))
+        return b
+
+    return build
+
+
+AXES = {"axes": [0, 1]}
+CASES: dict[str, Case] = {
+    # floor((224 − 3)/2) + 1 = 111 windows end at 222: pixel 223 unread; padding 1 reads it
+    "dropped-pixels": Case(
+        single(224, Window(3, 2)),
+        (("conv", Severity.warning, {"count": 1, "size": 224, **AXES}),),
+        single(224, Window(3, 2, padding=(1, 1))),
+    ),
+    # kernel 1 < stride 2: every other pixel is skipped; kernel 2 reads them all
+    "gaps": Case(
+        single(9, Window(1, 2)),
+        (("conv", Severity.warning, {"stride": 2, "extent": 1, **AXES}),),
+        single(9, Window(2, 2)),
+    ),
+    # 8 → 4 → 2 → 1 at c2, before the head; from 16 the last map is 2x2
+    "collapse": Case(chain(8), (("c2", Severity.warning, {"shape": [1, 1]}),), chain(16)),
+    # centres (−1 + 1)/2 = 0 and (0 + 2)/2 = 1: one pixel apart; equal padding aligns them
+    "misaligned-merge": Case(
+        branches(Window(3, 2, padding=(1, 1)), Window(3, 2, padding=(0, 1))),
+        (("add", Severity.warning, {"offset": ["1", "1"]}),),
+        branches(Window(3, 2, padding=(1, 1)), Window(5, 2, padding=(2, 2))),
+    ),
+    # TF SAME at 224: (112 − 1)·2 + 7 − 224 = 5 → (2, 3); at 225: 6 → (3, 3), as PyTorch
+    "portability": Case(
+        single(224, Window(7, 2, padding=(3, 3))),
+        (("conv", Severity.info, {"torch": [3, 3], "tf": [2, 3], "shift": -1, **AXES}),),
+        single(225, Window(7, 2, padding=(3, 3))),
+    ),
+    # k3 s2 p1 transposed: taps t = 0, 1, 2 land on phases (t − 1) mod 2 = 1, 0, 1
+    "uneven-coverage": Case(
+        single(16, Window(3, 2, padding=(1, 1), transposed=True), "conv_transpose"),
+        (("conv_transpose", Severity.warning, {"pattern": [1, 2], **AXES}),),
+        single(16, Window(4, 2, padding=(1, 1), transposed=True), "conv_transpose"),
+    ),
+    "aliasing": Case(
+        single(32, Window(2, 2)),
+        (("conv", Severity.info, {"stride": 2}),),
+        antialiased(single(32, Window(2, 2))),
+    ),
+    # taps 4·1 = 4 pixels apart, each seeing 1: 3-pixel holes; dilation 1 has none
+    "rf-holes": Case(
+        dilated(4),
+        (("dilated", Severity.warning, {"spacing": "4", "field": "1", **AXES}),),
+        dilated(1),
+    ),
+    # a 3-pixel field over 64 pixels (< 64/2); 33 pixels cover more than half
+    "rf-coverage": Case(
+        single(64, Window(3, padding=(1, 1))),
+        (("conv", Severity.info, {"rf": "3", "input": 64, **AXES}),),
+        single(64, Window(33, padding=(16, 16))),
+    ),
+}
+
+
+def test_the_table_covers_every_registered_rule() -> None:
+    assert sorted(CASES) == sorted(RULES)
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_rule_finds_its_case(code: str) -> None:
+    case = CASES[code]
+    found = findings(case.trigger(), code)
+    got = [
+        (f.node, f.severity, {key: f.data.get(key) for key in data})
+        for f, (_, _, data) in zip(found, case.expected, strict=False)
+    ]
+    assert len(found) == len(case.expected) and got == list(case.expected)
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_rule_is_quiet_on_the_near_miss(code: str) -> None:
+    assert findings(CASES[code].near_miss(), code) == []
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_rule_is_quiet_on_a_healthy_model(code: str) -> None:
+    # stride 1, padded, no dilation: nothing dropped, skipped or shifted; a 7-pixel
+    # field over 8 pixels (3 + 2 + 2) is between half the input and 4 times it
+    b = Builder(8)
+    x = b.window("c0", "conv", "input", Window(3, padding=(1, 1)))
+    x = b.window("c1", "conv", x, Window(3, padding=(1, 1)))
+    b.head(b.window("c2", "conv", x, Window(3, padding=(1, 1))))
+    assert findings(b, code) == []

@@ -54,7 +54,16 @@ def test_ranking_prefers_reading_everything_then_cost() -> None:
     assert solutions[0].window == Window(2, 2)  # 112 outputs × 2 taps, nothing dropped
 
 
+def last_tap(window: Window, n: int) -> int:
+    """The input coordinate of the last pixel the last window reads, from its taps."""
+    return max(window.taps(window.output_size(n) - 1))
+
+
 def brute_force_sizes(windows: list[Window], rule: str, top: int) -> list[int]:
+    """Every size 1..top through every layer, judged from the windows' explicit taps
+    (`Window.output_size` itself is checked against torch in test_window_vs_torch):
+    ``exact``: the last window's last tap is the last padded pixel ``n + hi − 1``;
+    ``no-drop``: it reaches at least the last real pixel ``n − 1``."""
     valid = []
     for n in range(1, top + 1):
         size, ok = n, True
@@ -64,10 +73,12 @@ def brute_force_sizes(windows: list[Window], rule: str, top: int) -> list[int]:
             except StrideError:
                 ok = False
                 break
-            if rule == "exact" and window.remainder(size):
-                ok = False
-            if rule == "no-drop" and window.dropped_end(size):
-                ok = False
+            if not window.transposed:
+                end = last_tap(window, size)
+                if rule == "exact" and end != size + window.pad_hi - 1:
+                    ok = False
+                if rule == "no-drop" and end < size - 1:
+                    ok = False
             size = nxt
         if ok:
             valid.append(n)
