@@ -11,7 +11,6 @@ from stridekit.errors import StrideError
 from stridekit.geometry import SizeSet, Window
 from stridekit.graph import GLOBAL_OPS, Node
 from stridekit.passes import head_node, model_valid_sizes
-from stridekit.passes.sizes import BoundedSizeSet
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -80,7 +79,7 @@ class _NearestInputs:
         if valid is None:
             return ""
         n = self.analysis.input_shape[2 + axis]
-        if isinstance(valid, BoundedSizeSet):  # finitely many, maybe far from n
+        if valid.maximum is not None:  # finitely many, maybe far from n
             members = valid.between(valid.minimum, valid.maximum)
         else:  # periodic: a member within one period on each side, if any
             members = valid.between(max(1, n - valid.period), n + valid.period)

@@ -29,7 +29,10 @@ SIZE_RULES: tuple[str, ...] = ("exact", "no-drop")
 
 @dataclass(frozen=True)
 class SizeSet(Result):
-    """A periodic set of sizes ``{n ≥ minimum : n mod period ∈ residues}``.
+    """A periodic set of sizes ``{minimum ≤ n (≤ maximum) : n mod period ∈ residues}``.
+
+    A model whose merged branches grow at different rates (a fixed-size resize merged
+    with a branch that follows the input) accepts finitely many sizes: ``maximum``.
 
     >>> sizes = SizeSet(period=32, residues=(1,), minimum=1)
     >>> sizes.closed_form(), 513 in sizes, sizes.between(1, 100)
@@ -37,11 +40,17 @@ class SizeSet(Result):
     >>> print(sizes)
     32k+1: 1, 33, 65, 97, 129, 161, 193, 225, ...
     <BLANKLINE>
+    >>> ends = SizeSet(period=4, residues=(0,), minimum=8, maximum=16)
+    >>> ends.between(1, 100), 20 in ends, ends.nearest(30), ends.closed_form()
+    ([8, 12, 16], False, 16, 'n in 8, 12, 16')
+    >>> SizeSet(period=4, residues=(0, 1), minimum=8, maximum=40).closed_form()
+    '4k, 4k+1 (8 <= n <= 40)'
     """
 
     period: int
     residues: tuple[int, ...]
     minimum: int
+    maximum: int | None = None
 
     def __post_init__(self) -> None:
         if self.period < 1 or self.minimum < 1:
@@ -52,11 +61,18 @@ class SizeSet(Result):
             raise UsageError(f"residues {self.residues} must lie in 0..{self.period - 1}")
 
     def __contains__(self, n: object) -> bool:
-        return isinstance(n, int) and n >= self.minimum and n % self.period in self.residues
+        return (
+            isinstance(n, int)
+            and n >= self.minimum
+            and (self.maximum is None or n <= self.maximum)
+            and n % self.period in self.residues
+        )
 
     def between(self, lo: int, hi: int) -> list[int]:
         """The members in ``[lo, hi]``, in order."""
         start = max(lo, self.minimum)
+        if self.maximum is not None:
+            hi = min(hi, self.maximum)
         return [
             n
             for base in range(start - start % self.period, hi + 1, self.period)
@@ -74,15 +90,27 @@ class SizeSet(Result):
         """
         if not self.residues:
             return None
+        if self.maximum is not None:
+            members = self.between(self.minimum, self.maximum)
+            return min(members, key=lambda m: (abs(m - n), m)) if members else None
         # every `period` consecutive sizes from the minimum on hold a member
         top = max(n, self.minimum) + self.period
         candidates = self.between(max(self.minimum, n - self.period), top)
         return min(candidates, key=lambda m: (abs(m - n), m))
 
     def closed_form(self) -> str:
-        """``32k+1``, ``16k, 16k+8``, ``every n >= 3``, or ``none``."""
+        """``32k+1``, ``16k, 16k+8``, ``every n >= 3``, ``n in 8, 12``, or ``none``."""
         if not self.residues:
             return "none"
+        if self.maximum is not None:
+            members = self.between(self.minimum, self.maximum)
+            if len(members) <= 8:
+                return f"n in {', '.join(map(str, members))}" if members else "none"
+            bounds = f"{self.minimum} <= n <= {self.maximum}"
+            if len(self.residues) == self.period:
+                return f"every n with {bounds}"
+            unbounded = SizeSet(self.period, self.residues, 1).closed_form()
+            return f"{unbounded} ({bounds})"
         if len(self.residues) == self.period:
             return f"every n >= {self.minimum}"
         terms = [f"{self.period}k" + (f"+{r}" if r else "") for r in self.residues]
@@ -99,7 +127,7 @@ class SizeSet(Result):
             "period": self.period,
             "residues": list(self.residues),
             "minimum": self.minimum,
-        }
+        } | ({"maximum": self.maximum} if self.maximum is not None else {})
 
     def __rich__(self) -> RenderableType:
         first = self.between(self.minimum, self.minimum + 8 * self.period)[:8]

@@ -34,7 +34,7 @@ A merge of branches with *different* rates (a fixed-size resize merged with a br
 that follows the input, or two branches with different strides) compares sizes whose
 difference ``d(n)`` moves by ``P·(r_a − r_b) ≠ 0`` per period: from each residue
 ``n₀`` at most one ``n = n₀ + k·P`` makes them equal, ``k = −d(n₀)/(P·(r_a − r_b))``. The
-valid sizes are then finite, a `BoundedSizeSet`.
+valid sizes are then finite, a `SizeSet` with a maximum.
 
 >>> from stridekit.geometry import Window
 >>> from stridekit.graph import Node
@@ -63,42 +63,6 @@ SizeMap = Callable[[int], int]
 # the threshold search stops here; a period this long would take seconds per axis
 LARGEST_SIZE = 1 << 20
 LARGEST_PERIOD = 1 << 20
-
-
-@dataclass(frozen=True)
-class BoundedSizeSet(SizeSet):
-    """A `SizeSet` that ends: ``{minimum ≤ n ≤ maximum : n mod period ∈ residues}``.
-
-    Models whose merged branches grow at different rates (a fixed-size resize merged
-    with a branch that follows the input) accept finitely many input sizes.
-
-    >>> sizes = BoundedSizeSet(period=4, residues=(0,), minimum=8, maximum=16)
-    >>> sizes.between(1, 100), 20 in sizes, sizes.nearest(30), sizes.closed_form()
-    ([8, 12, 16], False, 16, 'n in 8, 12, 16')
-    >>> BoundedSizeSet(period=4, residues=(0, 1), minimum=8, maximum=40).closed_form()
-    '4k, 4k+1 (8 <= n <= 40)'
-    """
-
-    maximum: int
-
-    def __contains__(self, n: object) -> bool:
-        return isinstance(n, int) and n <= self.maximum and super().__contains__(n)
-
-    def between(self, lo: int, hi: int) -> list[int]:
-        return super().between(lo, min(hi, self.maximum))
-
-    def nearest(self, n: int) -> int | None:
-        members = self.between(self.minimum, self.maximum)
-        return min(members, key=lambda m: (abs(m - n), m)) if members else None
-
-    def closed_form(self) -> str:
-        members = self.between(self.minimum, self.maximum)
-        if len(members) <= 8:
-            return f"n in {', '.join(map(str, members))}" if members else "none"
-        bounds = f"{self.minimum} <= n <= {self.maximum}"
-        if len(self.residues) == self.period:
-            return f"every n with {bounds}"
-        return f"{SizeSet(self.period, self.residues, 1).closed_form()} ({bounds})"
 
 
 def _floor_affine(slope: Fraction, intercept: Fraction) -> SizeMap:
@@ -278,7 +242,7 @@ class SizePlan:
 
     def valid_sizes(self) -> SizeSet:
         """The input sizes that drop no real pixel at any tensor's end and keep merged
-        branches equal (a `BoundedSizeSet` when merged branches grow at different rates).
+        branches equal (a `SizeSet` with a maximum when merged branches grow at different rates).
         """
         period = self.period
         if period > LARGEST_PERIOD:
@@ -313,7 +277,7 @@ def _finite(members: list[int], period: int) -> SizeSet:
         period = hi - lo + 1
         residues = {n % period for n in members}
     reduced_period, reduced = reduce_period(period, residues)
-    return BoundedSizeSet(period=reduced_period, residues=reduced, minimum=lo, maximum=hi)
+    return SizeSet(period=reduced_period, residues=reduced, minimum=lo, maximum=hi)
 
 
 def model_valid_sizes(graph: Graph, axis: int = 0) -> SizeSet:
