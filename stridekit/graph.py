@@ -72,6 +72,11 @@ class Node:
     module: str = ""  # module path, e.g. layer1.0.conv1
     target: str = ""  # the framework op, e.g. aten.convolution.default or Conv
     attributes: dict[str, object] = field(default_factory=dict)
+    # from the layout (channels-last, tokens): the size of each spatial axis of the model
+    # in the output, and whether the output still holds them; None: read the shape as
+    # (N, C, *spatial)
+    sizes: tuple[int, ...] | None = None
+    positional: bool | None = None
 
     def __post_init__(self) -> None:
         if self.op not in OP_KINDS:
@@ -79,7 +84,20 @@ class Node:
 
     @property
     def spatial_shape(self) -> tuple[int, ...]:
-        return tuple(self.output_shape[2:])
+        """The size of each spatial axis of the model in this output.
+
+        >>> nhwc = Node("t", "elementwise", ("input",), ((1, 8, 7, 5),), (1, 7, 5, 8), sizes=(7, 5))
+        >>> nhwc.spatial_shape
+        (7, 5)
+        """
+        return self.sizes if self.sizes is not None else tuple(self.output_shape[2:])
+
+    @property
+    def has_positions(self) -> bool:
+        """True when the output still holds the spatial axes (a map of pixels, tokens)."""
+        if self.positional is not None:
+            return self.positional
+        return len(self.output_shape) > 2
 
     def added_padding(self, axis: int) -> tuple[int, int]:
         """Pixels a ``pad`` node adds before and after its input on ``axis``; else (0, 0).
@@ -95,7 +113,10 @@ class Node:
         if not isinstance(rule, Resample) or rule.scale != 1 or rule.start.denominator != 1:
             return (0, 0)
         lo = int(-rule.start)
-        hi = self.output_shape[2 + axis] - self.input_shapes[0][2 + axis] - lo
+        if rule.sizing is not None and rule.sizing.fixed is None:  # n + lo + hi
+            hi = rule.sizing.offset - lo
+        else:
+            hi = self.output_shape[2 + axis] - self.input_shapes[0][2 + axis] - lo
         return (max(lo, 0), max(hi, 0))
 
     @property
@@ -121,15 +142,38 @@ class Graph:
         self._index = {node.name: node for node in self.nodes}
 
     def add(self, node: Node) -> Node:
-        """Append a node whose inputs are already in the graph (keeps topological order)."""
+        """Append a node whose inputs are already in the graph (keeps topological order).
+
+        An add or mul of tensors that all come position by position from one tensor (SiLU
+        written as ``x * sigmoid(x)``) merges nothing: it is recorded as elementwise, so
+        every frontend counts it alike.
+        """
         if node.name in self._index:
             raise ModelError(f"duplicate node name {node.name!r}")
         for source in node.inputs:
             if source not in self._index:
                 raise ModelError(f"node {node.name!r} reads {source!r}, which is not in the graph")
+        arithmetic = node.op in ("add", "mul")
+        if arithmetic and len({self.position_source(n) for n in node.inputs}) == 1:
+            node.op = "elementwise"
         self.nodes.append(node)
         self._index[node.name] = node
         return node
+
+    def position_source(self, name: str) -> str:
+        """The tensor ``name`` comes from position by position: back through elementwise
+        ops of one input (activations, norms, scalings).
+
+        >>> g = Graph(input_shape=(1, 3, 8, 8))
+        >>> _ = g.add(Node("act", "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
+        >>> _ = g.add(Node("silu", "mul", ("input", "act"), ((1, 3, 8, 8),) * 2, (1, 3, 8, 8)))
+        >>> g.position_source("act"), g["silu"].op
+        ('input', 'elementwise')
+        """
+        node = self._index[name]
+        while node.op == "elementwise" and len(node.inputs) == 1 and node.axes is None:
+            node = self._index[node.inputs[0]]
+        return node.name
 
     def __getitem__(self, name: str) -> Node:
         return self._index[name]

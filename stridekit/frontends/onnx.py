@@ -44,7 +44,7 @@ from stridekit.frontends.onnx_model import (
 )
 from stridekit.frontends.onnx_ops import OpContext, translate
 from stridekit.geometry import Window
-from stridekit.geometry.layout import Layout, standard
+from stridekit.geometry.layout import Layout, axis_sizes, standard
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered
 
@@ -232,6 +232,7 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
         attributes = {k: v for k, v in lowered.notes.items() if k != "op"}
         if lowered.unhandled:
             attributes["unhandled"] = True
+        sizes = axis_sizes(lowered.layout, spatial)
         graph.add(
             Node(
                 node_name,
@@ -247,6 +248,8 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 module=_module_path(node.name),
                 target=target,
                 attributes=attributes,
+                sizes=sizes,
+                positional=sizes is not None,
             )
         )
         for output in node.output:

@@ -40,7 +40,7 @@ from torch.utils.module_tracker import ModuleTracker
 from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.torch_naming import assign_names, short_name
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
-from stridekit.geometry.layout import standard
+from stridekit.geometry.layout import axis_sizes, standard
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered
 
@@ -197,6 +197,7 @@ def _build(
             attributes["unhandled"] = True
         if record.module in antialiased:
             attributes["antialiased"] = True
+        sizes = axis_sizes(record.geometry.layout, len(shape) - 2)
         graph.add(
             Node(
                 node_name,
@@ -212,6 +213,8 @@ def _build(
                 module=record.module,
                 target=record.target,
                 attributes=attributes,
+                sizes=sizes,
+                positional=sizes is not None,
             )
         )
     return graph

@@ -128,6 +128,22 @@ def axis_dims(layout: Layout | None, spatial: int) -> tuple[int, ...] | None:
     return tuple(found[a] for a in range(spatial))
 
 
+def axis_sizes(layout: Layout | None, spatial: int) -> tuple[int, ...] | None:
+    """The size of each spatial axis (the product of its digits' extents), wherever the
+    layout holds it; None when some axis is gone or the layout is unknown.
+
+    >>> axis_sizes(permute(standard((1, 8, 5, 6), 2), (0, 2, 3, 1)), 2)
+    (5, 6)
+    """
+    if layout is None:
+        return None
+    sizes = [0] * spatial
+    for digit in (g for dim in layout for g in dim):
+        if 0 <= digit.owner < spatial:
+            sizes[digit.owner] = (sizes[digit.owner] or 1) * digit.extent
+    return tuple(sizes) if all(sizes) else None
+
+
 def resize(layout: Layout | None, shape: Sequence[int]) -> Layout | None:
     """The same structure with new sizes (channels changed, an axis strided...).
 

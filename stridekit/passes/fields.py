@@ -120,9 +120,11 @@ def propagate_fields(graph: Graph) -> FieldResult:
 def head_node(graph: Graph) -> Node:
     """The node whose output enters the head.
 
-    That is the input of the last global op that still had spatial axes (global pooling,
-    flatten), or the graph's output if there is none (DESIGN.md: for DeepLab the image
-    pooling of ASPP, so the backbone's output stride and field are reported).
+    That is the input of the last global op (global pooling, flatten, a linear layer or
+    attention over positions) whose input still held the spatial axes, or the graph's
+    output if there is none (DESIGN.md: for DeepLab the image pooling of ASPP, so the
+    backbone's output stride and field are reported; for ViT, whose tokens lose their
+    positions when the class token joins them, the output: a global field).
 
     >>> from stridekit.graph import Graph, Node
     >>> g = Graph(input_shape=(1, 3, 8, 8))
@@ -131,7 +133,8 @@ def head_node(graph: Graph) -> Node:
     'input'
     """
     for node in reversed(graph.nodes):
-        spatial_input = bool(node.input_shapes) and len(node.input_shapes[0]) > 2
-        if node.op in GLOBAL_OPS and spatial_input and node.inputs:
-            return graph[node.inputs[0]]
+        if node.op in GLOBAL_OPS and node.inputs:
+            source = graph[node.inputs[0]]
+            if source.has_positions:
+                return source
     return graph.output

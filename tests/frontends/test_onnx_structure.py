@@ -48,8 +48,11 @@ KINDS = {
     "linear_over_channels": ([node("Transpose", ["x"], "t", perm=[0, 2, 3, 1]),
                               node("MatMul", ["t", "w"], "y")], (1, 8, 4, 4),
                              [ones("w", [8, 3])], "conv"),
-    "residual_add": ([node("Relu", ["x"], "r"), node("Add", ["x", "r"], "y")], (1, 8, 4, 4), [],
-                     "add"),
+    "residual_add": ([node("MaxPool", ["x"], "r", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                      node("Add", ["x", "r"], "y")], (1, 8, 4, 4), [], "add"),
+    # x + relu(x) merges nothing: both come position by position from x
+    "add_of_one_source": ([node("Relu", ["x"], "r"), node("Add", ["x", "r"], "y")], (1, 8, 4, 4),
+                          [], "elementwise"),
     "scale_by_constant": ([node("Mul", ["x", "c"], "y")], (1, 8, 4, 4), [ones("c", [1])],
                           "elementwise"),
     "gate": ([node("GlobalAveragePool", ["x"], "g"), node("Sigmoid", ["g"], "s"),
