@@ -224,8 +224,9 @@ def same(before: Any, after: Any, path: str = "model") -> None:
 def eager(model: nn.Module, shape: tuple[int, ...]) -> Any:
     """The model's output on a fixed input, in eval mode (its modes put back by hand)."""
     modes = [(m, m.training) for m in model.modules()]
-    dtype = next(model.parameters()).dtype
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(1), dtype=dtype)
+    weight = next(model.parameters())
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(1), dtype=weight.dtype)
+    x = x.to(weight.device)
     model.eval()
     try:
         with torch.no_grad():
@@ -251,11 +252,9 @@ def prepared(case: Case) -> nn.Module:
     return model.train() if case.train else model.eval()
 
 
-@pytest.mark.parametrize("device", ["meta", "cpu"])
-@pytest.mark.parametrize("name", CASES)
-def test_analyze_leaves_the_model_as_it_was(name: str, device: str) -> None:
-    case = CASES[name]
-    model = prepared(case)
+def check_unchanged(case: Case, model: nn.Module, device: str) -> None:
+    """Analyse ``model`` on ``device`` (after a failed meta trace, if it fails on meta);
+    its state and its eager output must be what they were."""
     output = eager(model, case.shape)  # fills the caches a first forward fills
     state = model.state_dict(keep_vars=True)
     values = {key: tensor.detach().clone() for key, tensor in state.items()}
@@ -263,7 +262,7 @@ def test_analyze_leaves_the_model_as_it_was(name: str, device: str) -> None:
     if case.fails_on_meta:  # as a user would: the meta trace fails, then the cpu one
         with pytest.raises(ModelError, match="--device cpu"):
             analyze(model, case.shape)
-    if device == "cpu" or not case.fails_on_meta:
+    if device != "meta" or not case.fails_on_meta:
         analysis = analyze(model, case.shape, device=device)
         assert analysis.declared_params == sum(p.numel() for p in model.parameters())
     after_state = model.state_dict(keep_vars=True)
@@ -274,6 +273,19 @@ def test_analyze_leaves_the_model_as_it_was(name: str, device: str) -> None:
         assert torch.equal(tensor, values[key]), f"{key}: values changed"
     same(list(before.items()), list(fingerprint(model).items()))
     assert outputs_equal(output, eager(model, case.shape))
+
+
+@pytest.mark.parametrize("device", ["meta", "cpu"])
+@pytest.mark.parametrize("name", CASES)
+def test_analyze_leaves_the_model_as_it_was(name: str, device: str) -> None:
+    check_unchanged(CASES[name], prepared(CASES[name]), device)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("device", ["meta", "cuda"])
+@pytest.mark.parametrize("name", ["shared_submodule", "device_cache", "lstm", "fails_half_way"])
+def test_a_model_on_the_gpu_stays_there(name: str, device: str) -> None:
+    check_unchanged(CASES[name], prepared(CASES[name]).cuda(), device)
 
 
 def test_the_cli_suggests_real_tensors_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
