@@ -301,7 +301,7 @@ def analyze(
     if isinstance(model, str):
         from stridekit.frontends.resolve import resolve
 
-        resolved = resolve(model, input_size)
+        resolved = resolve(model, input_size, device=device)
         if resolved.module is not None:
             shape = input_size or resolved.input_shape
             if shape is None:

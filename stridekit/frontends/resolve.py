@@ -11,9 +11,15 @@
 ``NAME``                  a torchvision model of that name, else a timm one
 ========================  =============================================================
 
-Weights are never loaded (random init, no download), and files that must be unpickled
-(``.pt``, ``.pth``, ``.pkl``, ``.ckpt``...) are refused: a pickle can run any code, and a
-state dict has no architecture. Every failure is a `ModelError` that says what to do.
+Weights are never loaded (no download), and files that must be unpickled (``.pt``,
+``.pth``, ``.pkl``, ``.ckpt``...) are refused: a pickle can run any code, and a state dict
+has no architecture. Every failure is a `ModelError` that says what to do.
+
+Zoo models (``torchvision:``, ``timm:``, bare names) are built with their parameters on
+the meta device (`stridekit.frontends.torch_meta`): no weight is allocated or
+initialised, which is all a meta trace needs: a 632M-parameter ViT-H builds in ~0.05 s
+instead of ~20 s and allocates none of its 2.5 GB. ``device="cpu"`` (a trace on real
+tensors) builds them with real, randomly initialised weights instead.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import importlib.util
 import inspect
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -80,14 +87,22 @@ class Resolved:
         return trace_torch(self.module, shape)
 
 
-def resolve(reference: str, input_shape: tuple[int, ...] | None = None) -> Resolved:
+def resolve(
+    reference: str, input_shape: tuple[int, ...] | None = None, *, device: str = "meta"
+) -> Resolved:
     """Resolve a model reference (see the module docstring for the forms).
 
     ``input_shape`` is used at once by ONNX files and specs; torch modules are traced
-    later, by `Resolved.to_graph`.
+    later, by `Resolved.to_graph`. ``device`` is the one the module will be traced on:
+    ``"meta"`` (the default) builds zoo models without weights, any other device with
+    real ones.
 
     >>> resolve("examples/specs/fpn_small.yaml").graph.output.output_shape
     (1, 64, 64, 64)
+    >>> resolve("torchvision:resnet18").module.fc.weight.is_meta
+    True
+    >>> resolve("torchvision:resnet18", device="cpu").module.fc.weight.is_meta
+    False
     >>> resolve("torchvision:resnet51")
     Traceback (most recent call last):
     ...
@@ -98,9 +113,9 @@ def resolve(reference: str, input_shape: tuple[int, ...] | None = None) -> Resol
         raise ModelError(f"empty model reference; give one of {FORMS}")
     prefix, colon, name = text.partition(":")
     if colon and prefix.lower() == "torchvision":
-        return _torchvision(text, name)
+        return _torchvision(text, name, device)
     if colon and prefix.lower() == "timm":
-        return _timm(text, name)
+        return _timm(text, name, device)
     path = Path(text)
     suffix = path.suffix.lower()
     if suffix in REFUSED_SUFFIXES:
@@ -121,7 +136,7 @@ def resolve(reference: str, input_shape: tuple[int, ...] | None = None) -> Resol
     if suffix == ".py":
         raise ModelError(f"{text}: name the factory to call: {text}:{_callables(path)}")
     if _DOTTED.fullmatch(text.replace("-", "_")):
-        return _bare_name(text)
+        return _bare_name(text, device)
     raise ModelError(f"cannot read model reference {text!r}; use {FORMS}")
 
 
@@ -142,7 +157,19 @@ def _close(name: str, names: list[str], prefix: str = "") -> str:
     return f"; did you mean {', '.join(prefix + m for m in matches)}?" if matches else ""
 
 
-def _torchvision(reference: str, name: str) -> Resolved:
+def _build(reference: str, builder: Callable[[], nn.Module], device: str) -> nn.Module:
+    """A zoo model: parameters on meta for a meta trace (see `torch_meta`), else real."""
+    from stridekit.frontends.torch_meta import build_on_meta
+
+    try:
+        return build_on_meta(builder)[0] if device == "meta" else builder()
+    except Exception as error:
+        raise ModelError(
+            f"{reference}: building it failed: {type(error).__name__}: {error}"
+        ) from None
+
+
+def _torchvision(reference: str, name: str, device: str) -> Resolved:
     try:
         import torchvision
     except ImportError:
@@ -159,12 +186,7 @@ def _torchvision(reference: str, name: str) -> Resolved:
     options: dict[str, Any] = {"weights": None}
     if "weights_backbone" in inspect.signature(builder).parameters:
         options["weights_backbone"] = None  # segmentation and detection: no download either
-    try:
-        module = builder(**options)
-    except Exception as error:
-        raise ModelError(
-            f"{reference}: building it failed: {type(error).__name__}: {error}"
-        ) from None
+    module = _build(reference, lambda: builder(**options), device)
     try:  # the crop (classification) or resize (segmentation) of its weights' preset
         preset = torchvision.models.get_model_weights(name).DEFAULT.transforms()
         crop = getattr(preset, "crop_size", None) or preset.resize_size
@@ -174,7 +196,7 @@ def _torchvision(reference: str, name: str) -> Resolved:
     return Resolved(reference, "torchvision", module=module, input_shape=(1, 3, *size))
 
 
-def _timm(reference: str, name: str) -> Resolved:
+def _timm(reference: str, name: str, device: str) -> Resolved:
     try:
         import timm
     except ImportError:
@@ -186,18 +208,13 @@ def _timm(reference: str, name: str) -> Resolved:
             f"unknown timm model {name!r}{_close(name, timm.list_models())} "
             "(timm.list_models('*pattern*') searches them)"
         )
-    try:
-        module = timm.create_model(name, pretrained=False)
-    except Exception as error:
-        raise ModelError(
-            f"{reference}: building it failed: {type(error).__name__}: {error}"
-        ) from None
+    module = _build(reference, lambda: timm.create_model(name, pretrained=False), device)
     config = getattr(module, "pretrained_cfg", None) or {}
     size = config.get("input_size")
     return Resolved(reference, "timm", module=module, input_shape=(1, *size) if size else None)
 
 
-def _bare_name(name: str) -> Resolved:
+def _bare_name(name: str, device: str) -> Resolved:
     """``resnet18``: torchvision's model of that name, else timm's."""
     candidates: list[str] = []
     try:
@@ -205,7 +222,7 @@ def _bare_name(name: str) -> Resolved:
 
         names = torchvision.models.list_models()
         if name in names:
-            return _torchvision(f"torchvision:{name}", name)
+            return _torchvision(f"torchvision:{name}", name, device)
         candidates += [
             f"torchvision:{n}" for n in difflib.get_close_matches(name, names, n=3, cutoff=0.6)
         ]
@@ -215,7 +232,7 @@ def _bare_name(name: str) -> Resolved:
         import timm
 
         if timm.is_model(name):
-            return _timm(f"timm:{name}", name)
+            return _timm(f"timm:{name}", name, device)
         candidates += [
             f"timm:{n}"
             for n in difflib.get_close_matches(name, timm.list_models(), n=3, cutoff=0.6)

@@ -7,8 +7,9 @@ views map to the op that last wrote them. Weights, buffers and tensors computed 
 alone are constants: no nodes, but an op that consumes a parameter counts its size once.
 
 - **No copies, no real memory**: parameters and buffers are replaced by meta stand-ins
-  through `torch.func.functional_call`; the user's model is untouched and restored
-  (train/eval flags, parameters, no hooks left) whatever happens.
+  through `torch.func.functional_call`; whatever happens, the user's model comes back
+  exactly as it was (parameters, buffers, caches, train/eval flags, hooks: see
+  `torch_state.preserved`), shared submodules and failed traces included.
 - **Eval mode**: the graph is the inference graph. In train mode BatchNorm mixes the
   batch and all positions (and refuses a batch of one after global pooling), dropout
   draws random masks, and auxiliary heads (GoogLeNet, Inception) run: none of that is
@@ -25,7 +26,8 @@ alone are constants: no nodes, but an op that consumes a parameter counts its si
   recording itself lives in `torch_recorder`.
 
 Data-dependent code (``.item()``, ``bool(tensor)``, ``nonzero``) cannot run on meta
-tensors; `trace_torch` then raises `ModelError` pointing to ``device="cpu"``.
+tensors; `trace_torch` then raises a one-line `ModelError` pointing to ``device='cpu'``
+(``--device cpu`` on the command line).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from torch.utils.module_tracker import ModuleTracker
 from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.torch_naming import assign_names, short_name
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
+from stridekit.frontends.torch_state import preserved
 from stridekit.geometry.layout import axis_sizes, standard
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered
@@ -132,47 +135,35 @@ def trace_torch(
     shape = _check_shape(input_shape)
     target = torch.device(device)
     root = type(model).__name__
-    modes = [(module, module.training) for module in model.modules()]
-    hook = None
     tracker = ModuleTracker()
     tracer = Tracer(len(shape) - 2, root, tracker)
-    try:
-        params, buffers = _stand_ins(model, target, dtype)
-        for tensor in params.values():
-            tracer.add_resource(tensor, tensor.numel())
-        if target.type == "meta":
-            x = torch.empty(shape, device=target, dtype=dtype)
-        else:
-            generator = torch.Generator().manual_seed(0)
-            x = torch.randn(shape, generator=generator, dtype=dtype).to(target)
-        tracer.records.append(Record("input", Lowered("input"), (), (), shape, "", 0, leaf=False))
-        tracer.sources[x] = (0, standard(shape, len(shape) - 2))
-        model.eval()
-        with torch.no_grad(), tracker, _static_forwards(model):
-            hook = register_module_forward_pre_hook(tracer.enter)
-            with Recorder(tracer):
-                torch.func.functional_call(model, {**params, **buffers}, (x,))
-    except StrideError:
-        raise
-    except Exception as error:
-        where = tracer._innermost() or "the top-level forward"
-        message = f"{root}: the forward pass failed in {where}: {type(error).__name__}: {error}"
-        if tracer.current is not None:
-            message += f" (last aten op: {tracer.current})"
-        if target.type == "meta" and (
-            "meta" in str(error) or isinstance(error, NotImplementedError)
-        ):
-            message += (
-                ". Meta tensors have shapes but no values, so code that reads values "
-                "(.item(), bool(tensor), nonzero, data-dependent control flow) cannot run "
-                "on them; trace with real tensors instead: device='cpu' (CLI: --device cpu)"
+    # everything the trace swaps, switches or fills is put back, even when it fails
+    with preserved(model):
+        try:
+            params, buffers = _stand_ins(model, target, dtype)
+            for tensor in params.values():
+                tracer.add_resource(tensor, tensor.numel())
+            if target.type == "meta":
+                x = torch.empty(shape, device=target, dtype=dtype)
+            else:
+                generator = torch.Generator().manual_seed(0)
+                x = torch.randn(shape, generator=generator, dtype=dtype).to(target)
+            tracer.records.append(
+                Record("input", Lowered("input"), (), (), shape, "", 0, leaf=False)
             )
-        raise ModelError(message) from None
-    finally:
-        if hook is not None:
-            hook.remove()
-        for module, training in modes:
-            module.training = training
+            tracer.sources[x] = (0, standard(shape, len(shape) - 2))
+            model.eval()
+            with torch.no_grad(), tracker, _static_forwards(model):
+                hook = register_module_forward_pre_hook(tracer.enter)
+                try:
+                    with Recorder(tracer):
+                        torch.func.functional_call(model, {**params, **buffers}, (x,))
+                finally:
+                    hook.remove()
+        except StrideError:
+            raise
+        except Exception as error:
+            raise ModelError(_failure(root, tracer, error, target)) from None
     # layers that low-pass before they subsample (BlurPool2d) say so with a class flag
     antialiased = {
         name
@@ -180,6 +171,35 @@ def trace_torch(
         if getattr(module, "stridekit_antialiased", False)
     }
     return _build(tracer.records, shape, root, antialiased)
+
+
+def _failure(root: str, tracer: Tracer, error: Exception, device: torch.device) -> str:
+    """One line: where the forward failed, and ``device="cpu"`` when meta tensors are why.
+
+    Meta tensors fail in two ways, both recognised by type, not by message: an op whose
+    output depends on values (``nonzero``, boolean masks, ``.item()`` and ``bool()``
+    through ``_local_scalar_dense``: torch tags them ``data_dependent_output`` or
+    ``dynamic_output_shape``) raising a ``RuntimeError``, or an op with no meta kernel
+    (``NotImplementedError``).
+    """
+    where = tracer._innermost() or "the top-level forward"
+    op = tracer.current
+    tags = set(getattr(op, "tags", ()))
+    value_tags = {torch.Tag.data_dependent_output, torch.Tag.dynamic_output_shape}
+    # a Python-level error after such an op ran fine (an assert on shapes) is not its fault
+    data_dependent = isinstance(error, RuntimeError) and bool(tags & value_tags)
+    if device.type == "meta" and (data_dependent or isinstance(error, NotImplementedError)):
+        problem = "needs tensor values" if data_dependent else "cannot run on meta tensors"
+        culprit = f"{op}: " if op is not None else ""
+        return (
+            f"{root}: the forward pass {problem} in {where} ({culprit}{type(error).__name__}); "
+            "the default trace runs on meta tensors, which have shapes but no values: "
+            "analyse with real tensors, device='cpu' (Python) or --device cpu (CLI)"
+        )
+    message = f"{root}: the forward pass failed in {where}: {type(error).__name__}: {error}"
+    if op is not None:
+        message += f" (last aten op: {op})"
+    return message
 
 
 def _build(
