@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
+from math import prod
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,8 @@ import onnx
 from onnx import helper
 
 from stridekit.errors import ModelError
-from stridekit.geometry.layout import Layout, permute
+from stridekit.geometry import Window
+from stridekit.geometry.layout import Layout, permute, resize
 from stridekit.lowering import (
     Lowered,
     Meta,
@@ -397,6 +399,32 @@ def _matmul(ctx: OpContext) -> Lowered:
     return mixing.matmul(left, right, ctx.out, shapes=(a, b))
 
 
+def _einsum(ctx: OpContext) -> Lowered:
+    """``Einsum``: two activations meet (attention, ``q·kᵀ`` and ``attn·v``); one activation
+    and weights are a linear layer, a 1×1 convolution when no contracted letter holds
+    positions. FLOPs as PyTorch counts the products it decomposes to: 2 · the product of
+    every letter's size."""
+    equation = str(ctx.attr("equation")).replace(" ", "")
+    operands, _, result = equation.partition("->")
+    letters = operands.split(",")
+    sizes: dict[str, int] = {}
+    for spec, shape in zip(letters, ctx.input_shapes, strict=False):
+        if shape is None or "." in spec:
+            return other(reason=f"einsum {equation!r} with unknown shapes or ellipsis")
+        sizes.update(zip(spec, shape, strict=True))
+    flops = 2 * prod(sizes.values()) if len(letters) > 1 else 0
+    active = [p for p, a in enumerate(ctx.active) if a]
+    if len(active) != 1:
+        return Lowered("attention", None, None, ctx.out, flops)
+    x, spec = ctx.meta(active[0]), letters[active[0]]
+    contracted = [d for d, letter in enumerate(spec) if letter not in result]
+    if x.layout is None or x.mixes(contracted) or not x.positional:
+        return Lowered("linear", None, None, ctx.out, flops)
+    dims = {letter: x.layout[d] for d, letter in enumerate(spec)}
+    layout = resize(tuple(dims.get(letter, ()) for letter in result), ctx.out)
+    return Lowered("conv", (Window(1),) * x.spatial, layout, ctx.out, flops)
+
+
 TRANSLATIONS: dict[str, Translation] = translation_table(
     (("Conv", "ConvInteger"), _conv(1)),
     (("QLinearConv",), _conv(3)),
@@ -429,6 +457,7 @@ TRANSLATIONS: dict[str, Translation] = translation_table(
     (("Gemm",), _gemm),
     (("MatMul", "MatMulInteger"), _matmul),
     (("Attention", "MultiHeadAttention"), lambda ctx: mixing.attention(ctx.out)),
+    (("Einsum",), _einsum),
 )
 
 

@@ -1,0 +1,121 @@
+"""The torch and ONNX frontends agree on the torchvision zoo: one lowering, one answer.
+
+Each model is exported to ONNX (legacy exporter, BatchNorm not folded) and analysed
+through both frontends; they must give the same output stride, receptive field (with
+and without global gates), head size, output shape, MACs and parameters, the same
+windows (the multiset of window ops: convolutions, pools, space-to-depth...), the same
+kinds of ops while the field is still local, and no op without a rule.
+
+What is compared as a set rather than counted: ops that frameworks split or fuse
+differently without changing the geometry (``x[..., ::2, ::2]`` is one ONNX Slice and two
+aten slices; nested ``torch.cat`` calls are one ONNX Concat; ``torch.roll`` is Slice +
+Concat in ONNX).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torchvision
+
+from stridekit.frontends.onnx import load_onnx
+from stridekit.frontends.torch import trace_torch
+from stridekit.geometry import Window
+from stridekit.graph import Graph
+from stridekit.passes import head_node, propagate_fields
+from tests.frontends.oracles import export_onnx
+
+# name → input size (small where the model allows: the export dominates the time)
+ZOO = {
+    "resnet18": 64,
+    "resnext50_32x4d": 64,
+    "mobilenet_v2": 64,
+    "mobilenet_v3_small": 64,
+    "efficientnet_b0": 64,
+    "squeezenet1_1": 64,
+    "shufflenet_v2_x0_5": 64,
+    "mnasnet0_5": 64,
+    "regnet_y_400mf": 64,
+    "googlenet": 64,
+    "densenet121": 64,
+    "convnext_tiny": 64,
+    "inception_v3": 107,
+    "alexnet": 224,
+    "vit_b_16": 224,
+    "swin_t": 224,
+    "maxvit_t": 224,
+    "lraspp_mobilenet_v3_large": 64,
+    "deeplabv3_mobilenet_v3_large": 64,
+}
+if os.environ.get("STRIDEKIT_FULL_ZOO"):  # every classifier and segmenter torchvision has
+    ZOO = {
+        name: 299 if name == "inception_v3" else 224
+        for module in (torchvision.models, torchvision.models.segmentation)
+        for name in torchvision.models.list_models(module=module)
+    }
+SLOW = {
+    "resnext50_32x4d",
+    "densenet121",
+    "inception_v3",
+    "alexnet",
+    "vit_b_16",
+    "swin_t",
+    "maxvit_t",
+}
+
+
+def _model(name: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    segmentation = name.startswith(("lraspp", "deeplab", "fcn"))
+    options = {"weights_backbone": None, "aux_loss": False} if segmentation else {}
+    model = torchvision.models.get_model(name, weights=None, **options).eval()
+    with torch.no_grad():  # no two parameters equal (exporters share equal initializers)
+        for parameter in model.parameters():
+            parameter.uniform_(0.5, 1.5)
+    return model
+
+
+def facts(graph: Graph) -> dict[str, Any]:
+    head = head_node(graph)
+    fields = propagate_fields(graph)
+    local = {
+        node.name
+        for node in graph.nodes
+        if node.inputs and not any(f.is_global for f in fields.fields[node.inputs[0]])
+    }
+    return {
+        "output_stride": [f.jump for f in fields.fields[head.name]],
+        "rf": [None if f.is_global else f.size for f in fields.fields[head.name]],
+        "local_rf": [f.size for f in fields.local[head.name]],
+        "head_size": head.spatial_shape,
+        "output": graph.output.output_shape,
+        "macs": sum(node.macs for node in graph.nodes),
+        "params": sum(node.params for node in graph.nodes),
+        "windows": Counter(
+            (node.op, tuple(a.describe() for a in node.axes or ()))
+            for node in graph.nodes
+            if node.name in local and node.axes and any(isinstance(a, Window) for a in node.axes)
+        ),
+        "kinds": {graph[name].op for name in local} - {"elementwise"},
+        "unhandled": sorted(n.target for n in graph.nodes if n.attributes.get("unhandled")),
+    }
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in ZOO]
+)
+def test_torch_and_onnx_frontends_agree(name: str, tmp_path: Path) -> None:
+    model, size = _model(name), ZOO[name]
+    shape = (1, 3, size, size)
+    path = export_onnx(model, shape, tmp_path / f"{name}.onnx")
+    from_onnx, from_torch = facts(load_onnx(path)), facts(trace_torch(model, shape))
+    disagreements = {
+        k: (from_onnx[k], from_torch[k]) for k in from_onnx if from_onnx[k] != from_torch[k]
+    }
+    assert disagreements == {}
+    assert from_torch["unhandled"] == []
