@@ -25,7 +25,7 @@ from stridekit.errors import (
     InvalidWindowError,
     OutputSizeError,
 )
-from stridekit.geometry import Resample, Window, make_window
+from stridekit.geometry import Resample, Sizing, Window, make_window
 from stridekit.geometry import layout as lay
 from stridekit.geometry.padding import PaddingSpec
 from stridekit.lowering.core import AxisMap, Lowered, Meta, Shape, other, per_axis, slide
@@ -160,20 +160,20 @@ def pool(
     return slide(x, kind, windows, out)
 
 
-def adaptive_map(n: int, out: int) -> Window | Resample:
-    """Bin ``i`` of an adaptive pool reads ``[floor(i·n/o), ceil((i+1)·n/o) − 1]``.
+def adaptive_map(n: int, out: int) -> Resample:
+    """Bin ``i`` of an adaptive pool reads ``[floor(i·n/o), ceil((i+1)·n/o) − 1]``, and
+    the output has ``o`` pixels at every input size (a fixed-size map, even when ``o``
+    divides ``n``: at another input the bins change, not the output).
 
-    Divisible sizes give an exact Window ``k = s = n/o``; otherwise the bin start is at
-    most ``(q−1)/q`` before ``i·n/o`` and its end at most ``n/o − 1 + (q−1)/q`` after it,
-    with ``q`` the denominator of ``n/o``; the output size is ``o`` at every input.
+    The bin start is at most ``(q−1)/q`` before ``i·n/o`` and its end at most
+    ``n/o − 1 + (q−1)/q`` after it, with ``q`` the denominator of ``n/o``: exact when
+    ``o`` divides ``n`` (``q = 1``: the window ``k = s = n/o``).
 
-    >>> adaptive_map(14, 7), adaptive_map(10, 4).describe()
-    (Window(kernel=2, stride=2, dilation=1, padding=(0, 0), ceil_mode=False, transposed=False, output_padding=0), 'adaptive x2/5')
-    """  # noqa: E501
-    if n % out == 0:
-        return Window(n // out, n // out)
-    from stridekit.geometry.resample import Sizing
-
+    >>> adaptive_map(14, 7).describe(), adaptive_map(14, 7).start, adaptive_map(14, 7).stop
+    ('adaptive x1/2', Fraction(0, 1), Fraction(1, 1))
+    >>> adaptive_map(10, 4).output_size(99)
+    4
+    """
     ratio = Fraction(n, out)
     slack = Fraction(ratio.denominator - 1, ratio.denominator)
     return Resample(ratio, -slack, ratio - 1 + slack, "adaptive", 1 / ratio, Sizing(fixed=out))
@@ -187,7 +187,7 @@ def global_pool(x: Meta, out: Shape | None = None) -> Lowered:
 
 
 def adaptive_pool(x: Meta, out: Shape, *, kind: str) -> Lowered:
-    """Adaptive pooling to ``out``'s sizes: global when every size is 1."""
+    """Adaptive pooling to ``out``'s sizes (`adaptive_map`): global when every size is 1."""
     count = min(x.spatial, x.rank - 2) or x.rank - 2
     sizes_in, sizes_out = x.shape[x.rank - count :], out[len(out) - count :]
     if all(o == 1 for o in sizes_out) and not x.mixes(range(x.rank - count)):

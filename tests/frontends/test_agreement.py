@@ -3,7 +3,8 @@
 Each model is exported to ONNX (legacy exporter, BatchNorm not folded) and analysed
 through both frontends; they must give the same output stride, receptive field (with
 and without global gates), head size, output shape, MACs and parameters, the same
-windows (the multiset of window ops: convolutions, pools, space-to-depth...), the same
+windows (the multiset of window ops: convolutions, pools, space-to-depth..., by the
+pixels each output reads), the same
 kinds of ops while the field is still local, and no op without a rule.
 
 What is compared as a set rather than counted: ops that frameworks split or fuse
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ import torchvision
 
 from stridekit.frontends.onnx import load_onnx
 from stridekit.frontends.torch import trace_torch
-from stridekit.geometry import Window
+from stridekit.geometry import Field, Resample, Window
 from stridekit.graph import Graph
 from stridekit.passes import head_node, propagate_fields
 from tests.frontends.oracles import export_onnx
@@ -80,6 +82,20 @@ def _model(name: str) -> torch.nn.Module:
     return model
 
 
+WINDOW_KINDS = {"conv", "conv_transpose", "max_pool", "avg_pool", "lp_pool", "pixel_unshuffle"}
+
+
+def _reads(axis_map: Window | Resample) -> tuple[Fraction, Fraction, Fraction]:
+    """What output ``i`` reads, ``[i·jump + lo, i·jump + hi]``: a torch adaptive pool and
+    the fixed AveragePool an exporter writes for it read the same pixels."""
+    field = (
+        Field().through(axis_map)
+        if isinstance(axis_map, Window)
+        else Field().map(axis_map.scale, axis_map.start, axis_map.stop)
+    )
+    return field.jump, field.lo, field.hi
+
+
 def facts(graph: Graph) -> dict[str, Any]:
     head = head_node(graph)
     fields = propagate_fields(graph)
@@ -97,9 +113,9 @@ def facts(graph: Graph) -> dict[str, Any]:
         "macs": sum(node.macs for node in graph.nodes),
         "params": sum(node.params for node in graph.nodes),
         "windows": Counter(
-            (node.op, tuple(a.describe() for a in node.axes or ()))
+            (node.op, tuple(_reads(a) for a in node.axes or ()))
             for node in graph.nodes
-            if node.name in local and node.axes and any(isinstance(a, Window) for a in node.axes)
+            if node.name in local and node.op in WINDOW_KINDS
         ),
         "kinds": {graph[name].op for name in local} - {"elementwise"},
         "unhandled": sorted(n.target for n in graph.nodes if n.attributes.get("unhandled")),
