@@ -5,7 +5,8 @@ Every family takes the same knobs (`ModelConfig`): one stride per stage, one dow
 (the first stage's channels, doubled each stage) and a ``depth`` per stage.
 
 ==================  =========================================================================
-``plain-cnn``       stages of conv-norm-ReLU; a global average pool and a linear head
+``plain-cnn``       stages of conv-norm-ReLU (``depth`` 2 by default); a global average pool
+                    and a linear head
 ``resnet-cifar``    ResNet-18, CIFAR style (3x3 stem, no max pool; 2 basic blocks a stage)
 ``fcn``             plain-cnn's encoder (its strides give the output stride), a 1x1
                     classifier, and a ``bilinear`` or ``transposed``-conv decoder
@@ -31,7 +32,7 @@ How a stage downsamples by ``s`` (a stage with stride 1 is one stride-1 conv in 
 >>> model(torch.zeros(2, 1, 28, 28)).shape
 torch.Size([2, 10])
 >>> [type(m).__name__ for m in model.stages[0]]
-['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d']
+['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'BatchNorm2d', 'ReLU']
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _encoder(config: ModelConfig, channels: int) -> nn.Sequential:
     c_in = channels
     for stride, c_out in zip(config.strides, stage_widths(config), strict=True):
         layers = downsampling_stage(c_in, c_out, stride, config)
-        for _ in range((config.depth or 1) - 1):
+        for _ in range((config.depth or 2) - 1):
             layers += conv_norm_act(c_out, c_out, config)
         stages.append(nn.Sequential(*layers))
         c_in = c_out
