@@ -175,6 +175,10 @@ class Graph:
             node = self._index[node.inputs[0]]
         return node.name
 
+    def get(self, name: str) -> Node | None:
+        """The node called ``name``, or None."""
+        return self._index.get(name)
+
     def __getitem__(self, name: str) -> Node:
         return self._index[name]
 

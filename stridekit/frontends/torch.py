@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import torch
 from torch.nn.modules.module import register_module_forward_pre_hook
@@ -43,6 +44,7 @@ from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.torch_naming import assign_names, short_name
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
 from stridekit.frontends.torch_state import preserved
+from stridekit.geometry import Resample, Sizing
 from stridekit.geometry.layout import axis_sizes, standard
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered
@@ -133,7 +135,13 @@ def trace_torch(
     ('k=3 s=2 p=(1,1)', 224, 110592)
     """
     shape = _check_shape(input_shape)
-    target = torch.device(device)
+    graph = _trace_once(model, shape, torch.device(device), dtype)
+    return _follow_shapes(graph, model, shape, torch.device(device), dtype)
+
+
+def _trace_once(
+    model: torch.nn.Module, shape: tuple[int, ...], target: torch.device, dtype: torch.dtype
+) -> Graph:
     root = type(model).__name__
     tracker = ModuleTracker()
     tracer = Tracer(len(shape) - 2, root, tracker)
@@ -171,6 +179,59 @@ def trace_torch(
         if getattr(module, "stridekit_antialiased", False)
     }
     return _build(tracer.records, shape, root, antialiased)
+
+
+def _fixed_resizes(graph: Graph) -> list[tuple[Node, int]]:
+    """The (node, axis) pairs resized to a size the trace recorded as a number."""
+    return [
+        (node, axis)
+        for node in graph.nodes
+        for axis, rule in enumerate(node.axes or ())
+        if isinstance(rule, Resample)
+        and rule.sizing is not None
+        and rule.sizing.fixed is not None
+        and rule.kind in ("nearest", "linear", "cubic")
+    ]
+
+
+def _follow_shapes(
+    graph: Graph, model: torch.nn.Module, shape: tuple[int, ...], target: torch.device,
+    dtype: torch.dtype,
+) -> Graph:  # fmt: skip
+    """A resize to another tensor's shape (``size=skip.shape[-2:]``: FPN, U-Net, LRASPP)
+    is traced as a fixed number. Trace again at a larger input: a resize whose size moved
+    follows a tensor, the one before it whose size equals it at both inputs (the latest,
+    usually the skip it is merged with); its `Sizing` says so. A model that does not run
+    at the second size keeps its fixed sizes."""
+    fixed = _fixed_resizes(graph)
+    if not fixed:
+        return graph
+    bigger = (*shape[:2], *(n + 32 for n in shape[2:]))
+    try:
+        second = _trace_once(model, bigger, target, dtype)
+    except StrideError:
+        return graph
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    for node, axis in fixed:
+        other = second.get(node.name)
+        if other is None or other.spatial_shape[axis] == node.spatial_shape[axis]:
+            continue  # really fixed
+        matches = [
+            earlier.name
+            for earlier in graph.nodes[: order[node.name]]
+            if earlier.name in second
+            and len(earlier.spatial_shape) > axis
+            and earlier.spatial_shape[axis] == node.spatial_shape[axis]
+            and second[earlier.name].spatial_shape[axis] == other.spatial_shape[axis]
+            and earlier.has_positions
+        ]
+        axes = list(node.axes or ())
+        rule = axes[axis]
+        assert isinstance(rule, Resample)
+        sizing = Sizing(follows=matches[-1]) if matches else None
+        axes[axis] = replace(rule, sizing=sizing)
+        node.axes = tuple(axes)
+    return graph
 
 
 def _failure(root: str, tracer: Tracer, error: Exception, device: torch.device) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import floor, lcm
 
-from stridekit.errors import InvalidWindowError, OutputSizeError
+from stridekit.errors import InvalidWindowError, OutputSizeError, UnsupportedError
 
 Number = int | Fraction
 
@@ -60,7 +60,8 @@ def exact_scale(value: float | int | Fraction) -> Fraction:
 
 @dataclass(frozen=True)
 class Sizing:
-    """How an output size follows the input size ``n``: ``fixed``, else
+    """How an output size follows the input size ``n``: ``fixed``, the size of another
+    tensor (``follows``: a resize to a skip's shape, ``size=skip.shape[-2:]``), else
     ``floor((n + offset)·factor)``.
 
     >>> Sizing(Fraction(1, 2), offset=1)(7), Sizing(fixed=5)(100)   # floor((7 + 1)/2)
@@ -70,8 +71,13 @@ class Sizing:
     factor: Fraction = Fraction(1)
     offset: int = 0
     fixed: int | None = None
+    follows: str | None = None  # a node of the graph whose size this output takes
 
     def __call__(self, n: int) -> int:
+        if self.follows is not None:
+            raise UnsupportedError(
+                f"this size follows tensor {self.follows!r}, not the resample's own input"
+            )
         if self.fixed is not None:
             return self.fixed
         return floor((n + self.offset) * Fraction(self.factor))
@@ -165,7 +171,7 @@ class Resample:
 
     def output_size(self, n: int) -> int | None:
         """The output size at input size ``n``, or None when the op did not say how."""
-        if self.sizing is None:
+        if self.sizing is None or self.sizing.follows is not None:
             return None
         size = self.sizing(n)
         if size < 1:

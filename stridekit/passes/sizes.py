@@ -79,7 +79,9 @@ def _size_map(node: Node, axis: int, rule: Window | Resample) -> tuple[SizeMap, 
         gain = Fraction(rule.stride) if rule.transposed else Fraction(1, rule.stride)
         return rule.output_size, gain
     sizing = rule.sizing
-    if sizing is not None:  # the frontend said how: a fixed size, or floor((m + offset)·f)
+    if (
+        sizing is not None and sizing.follows is None
+    ):  # the frontend said how: a fixed size, or floor((m + offset)·f)
         return sizing, Fraction(0) if sizing.fixed is not None else Fraction(sizing.factor)
     # the frontend did not say: affine in n, fitted to the sizes it traced
     traced_in, traced_out = node.input_shapes[0][2 + axis], node.output_shape[2 + axis]
@@ -152,8 +154,15 @@ class SizePlan:
                 if not sources or (node.axes is not None and len(node.axes) != spatial):
                     continue  # no input with the axis, or an op the fields treat as global
                 rate, size = rates[sources[0]], None
-                if node.axes is not None:
-                    size, gain = _size_map(node, axis, node.axes[axis])
+                rule = node.axes[axis] if node.axes is not None else None
+                follows = (
+                    rule.sizing.follows if isinstance(rule, Resample) and rule.sizing else None
+                )
+                if follows is not None and follows in slots:  # a resize to a skip's shape
+                    sources = (slots[follows], *sources)
+                    rate = rates[slots[follows]]
+                elif rule is not None:
+                    size, gain = _size_map(node, axis, rule)
                     rate *= gain
             slot = len(steps)
             slots[node.name] = slot

@@ -145,12 +145,8 @@ def test_valid_sizes_match_real_forward_passes(name: str) -> None:
     assert predicted == expected, (rows.closed_form(), columns.closed_form())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="frontend: a size computed from another tensor's shape is traced as a fixed "
-    "number (Sizing(fixed=...)); the pass is exact for the graph, the graph is not the model",
-)
 def test_a_resize_to_a_skips_shape_follows_the_input() -> None:
+    """The torch frontend traces twice to tell a resize to a skip's shape from a fixed one."""
     model = ShapeFollowingSkip()
     graph = analyze(model, (1, 1, 16, 16)).graph
     sizes = model_valid_sizes(graph)
