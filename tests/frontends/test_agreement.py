@@ -135,3 +135,36 @@ def test_torch_and_onnx_frontends_agree(name: str, tmp_path: Path) -> None:
     }
     assert disagreements == {}
     assert from_torch["unhandled"] == []
+
+
+SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_every_frontend_agrees_on_the_example_specs(spec: Path, tmp_path: Path) -> None:
+    """A layer spec read directly, the module `from_spec` builds from it traced by the
+    torch frontend, and that module exported to ONNX: three frontends, one answer."""
+    from stridekit.frontends.spec import load_spec
+    from stridekit.nn.from_spec import from_spec
+
+    torch.manual_seed(0)
+    graph = load_spec(spec)
+    module = from_spec(spec).eval()
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.uniform_(0.5, 1.5)
+    shape = graph.input_shape
+    path = export_onnx(module, shape, tmp_path / f"{spec.stem}.onnx")
+    answers = {
+        "spec": facts(graph),
+        "torch": facts(trace_torch(module, shape)),
+        "onnx": facts(load_onnx(path)),
+    }
+    for frontend in ("torch", "onnx"):
+        keys = set(answers["spec"]) - {"kinds", "params"}  # a spec's norms are elementwise
+        disagreements = {
+            k: (answers["spec"][k], answers[frontend][k])
+            for k in keys
+            if answers["spec"][k] != answers[frontend][k]
+        }
+        assert disagreements == {}, frontend
