@@ -255,23 +255,29 @@ def col2im(
     dilation: Sequence[int],
 ) -> Lowered:
     """``F.fold``: ``(N, C·kh·kw, L)`` → ``(N, C, H, W)``, the inverse of `im2col`: every
-    output pixel sums the window taps that land on it, a transposed window per axis."""
+    output pixel sums the window taps that land on it, a transposed window per axis.
+
+    The windows follow from fold's own arguments (``L`` per axis is
+    ``floor((n + 2p − e)/s) + 1``), so they are known even when the positions in ``L``
+    went through attention (VOLO's outlook attention): the jump comes back down. The
+    ``(n + 2p − e) mod s`` pixels after the last window get nothing (``output_padding``)."""
     count = len(kernel)
-    if x.layout is None or x.rank != 3 or out[2:] == ():
-        return other(reason="col2im of a tensor whose window positions are unknown")
-    axes = [g.owner for g in x.layout[2] if g.owner >= 0]
-    if len(axes) != count or any(g.owner < 0 for g in x.layout[2]):
-        return other(reason="col2im of a tensor whose last dim is not the windows' positions")
+    if len(out) != count + 2:
+        return other(reason=f"col2im to {out}: expected (N, C) and {count} spatial sizes")
     windows = []
-    for digit, k, s, p, d, n in zip(
-        x.layout[2], kernel, stride, padding, dilation, out[2:], strict=True
-    ):
-        # F.fold: n = (L − 1)·s − 2p + d·(k − 1) + 1 + extra, the extra pixels unread
+    for k, s, p, d, n in zip(kernel, stride, padding, dilation, out[2:], strict=True):
+        e = d * (k - 1) + 1
+        positions = (n + 2 * p - e) // s + 1
         window = Window(k, s, d, (p, p), transposed=True)
-        extra = n - window.output_size(digit.extent)
+        extra = n - window.output_size(positions)  # in [0, s)
         if extra:
-            window = Window(k, s, d, (p, p - extra), transposed=True)
+            window = Window(k, s, d, (p, p), transposed=True, output_padding=extra)
         windows.append(window)
+    axes = list(range(count))
+    if x.layout is not None and x.rank == 3:
+        owners = [g.owner for g in x.layout[2] if g.owner >= 0]
+        if len(owners) == count:
+            axes = owners
     return Lowered("fold", on_axes(axes, windows, x.spatial), lay.standard(out, x.spatial), out)
 
 

@@ -340,3 +340,21 @@ def test_global_and_local_fields(
         assert local.is_global
     else:
         assert (local.is_global, local.size, local.jump) == (False, local_rf, jump)
+
+
+@pytest.mark.parametrize(
+    ("name", "output_stride"),
+    [
+        ("volo_d1_224", 16),  # outlook attention: unfold, attention, fold (stride 2 each)
+        ("tnt_s_patch16_224", 16),  # pixel tokens inside patches: F.unfold
+        ("halonet26t", 32),  # halo attention: Tensor.unfold over blocks
+    ],
+)
+def test_unfold_and_fold_models(name: str, output_stride: int) -> None:
+    """im2col, col2im and Tensor.unfold have rules: nothing unhandled, and a fold undoes
+    its unfold's stride even after attention mixed the windows (VOLO reported 256)."""
+    import stridekit
+
+    analysis = stridekit.analyze(f"timm:{name}")
+    assert analysis.unhandled == []
+    assert analysis.output_stride == (output_stride, output_stride)
