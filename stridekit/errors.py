@@ -63,3 +63,8 @@ class SpecError(StrideError):
 
 class Infeasible(StrideError):
     """No stride plan meets the constraints; the message says which and by how much."""
+
+
+class StoreError(StrideError):
+    """A results store is missing, is not a stridekit store, or a trial in it cannot make
+    the transition asked for (finishing a trial that is not running)."""

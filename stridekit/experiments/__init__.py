@@ -1,0 +1,1 @@
+"""Stride experiments: sweeps that train and measure, a crash-safe store, search, reports."""
