@@ -27,6 +27,7 @@ import contextlib
 import multiprocessing
 import os
 import queue as queues
+import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -202,9 +203,12 @@ _events: Any = None  # the queue a worker process sends its events on
 def _start_worker(events: Any, threads: int) -> None:
     global _events
     _events = events
-    import torch
-
-    torch.set_num_threads(threads)
+    # torch reads these when it is first imported (by the first trial), so setting them
+    # here costs nothing in a worker that never trains
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def _send(event: RunnerEvent) -> None:

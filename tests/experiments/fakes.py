@@ -1,0 +1,57 @@
+"""Trial functions that stand in for training (module level, so worker processes can
+unpickle them): instant, deterministic, with progress and failures on demand."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stridekit.errors import StrideError
+from stridekit.experiments.runner import TrialResult
+
+
+class FakeFailure(StrideError):
+    """A trial that fails on purpose (as `TrialFailed` does)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    loss: float
+
+
+def value_of(config: Any, seed: int) -> float:
+    """The fake's 'accuracy': a fixed function of the config and the seed."""
+    x = config["x"] if isinstance(config, dict) else 1
+    return round(0.5 + 0.04 * x + 0.001 * seed, 6)
+
+
+def instant(
+    config: Any,
+    seed: int,
+    *,
+    device: str | None = None,
+    progress: Callable[[Any], None] | None = None,
+    should_stop: Callable[[int, dict[str, float]], bool] | None = None,
+) -> TrialResult:
+    """Two 'epochs' with progress; fails when the config says so; honours should_stop."""
+    if isinstance(config, dict) and config.get("fail"):
+        raise FakeFailure(f"loss is nan at epoch 1 (x={config['x']})")
+    if isinstance(config, dict) and config.get("crash"):
+        raise ZeroDivisionError("division by zero")
+    if isinstance(config, dict) and config.get("sleep"):
+        time.sleep(config["sleep"])
+    accuracy = value_of(config, seed)
+    metrics: dict[str, Any] = {"accuracy": accuracy}
+    for epoch in (1, 2):
+        if progress is not None:
+            progress(Progress(epoch, 2, 1, 1, 1.0 / epoch))
+        if should_stop is not None and should_stop(epoch, {"accuracy": accuracy * epoch / 2}):
+            metrics["stopped_at"] = epoch
+            break
+    return TrialResult(metrics, {"flops": 1000}, {"train": 0.0}, {"device": device or "cpu"})
