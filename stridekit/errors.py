@@ -65,6 +65,32 @@ class Infeasible(StrideError):
     """No stride plan meets the constraints; the message says which and by how much."""
 
 
+class SweepSpecError(SpecError):
+    """A sweep spec or a trial configuration is invalid: an unknown dataset, op or model, a
+    value of the wrong type, a stride plan that collapses the input. ``field`` is the dotted
+    path of the culprit (``model.strides``) and ``line`` its line in the YAML file, when
+    known; the message names both."""
+
+    def __init__(self, message: str, *, field: str | None = None, line: int | None = None):
+        super().__init__(message)
+        self.field = field
+        self.line = line
+
+
+class DatasetError(StrideError):
+    """A dataset cannot be loaded: files missing or malformed under its root, a format
+    that does not match, an optional package that is not installed."""
+
+
+class TrialFailed(StrideError):
+    """A trial stopped without a result: its loss became NaN or diverged. ``reason`` says
+    when and what to try (the sweep records it and goes on)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 class StoreError(StrideError):
     """A results store is missing, is not a stridekit store, or a trial in it cannot make
     the transition asked for (finishing a trial that is not running)."""

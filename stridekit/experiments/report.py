@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from stridekit.errors import UsageError
 from stridekit.experiments.results import (
     Configuration,
     Results,
+    _short_names,
     format_value,
     is_number,
     mean_std,
@@ -66,9 +68,7 @@ def short_name(path: str, others: Sequence[str] = ()) -> str:
     >>> short_name("model.op"), short_name("training.lr", ["model.lr", "training.lr"])
     ('op', 'training.lr')
     """
-    last = path.rsplit(".", 1)[-1]
-    clash = sum(p.rsplit(".", 1)[-1] == last for p in others) > 1
-    return path if clash else last
+    return _short_names([path, *(p for p in others if p != path)])[0]
 
 
 def downsampling(record: TrialRecord) -> str:
@@ -276,11 +276,26 @@ def _points(configurations: Sequence[Configuration], x: str, y: str) -> list[Poi
     return points
 
 
+LEARNED = "learned_stride."  # a trial's metrics hold one per DiffStride layer
+
+
 def _learned(record: TrialRecord) -> list[float]:
-    values = (record.metrics or {}).get("learned_strides")
-    if isinstance(values, list) and all(is_number(v) for v in values):
-        return [float(v) for v in values]
-    return []
+    """A trial's learned strides, layer by layer (``learned_stride.NAME`` metrics)."""
+    metrics = record.metrics or {}
+    return [
+        float(metrics[name])
+        for name in sorted(metrics, key=_natural)
+        if name.startswith(LEARNED) and is_number(metrics[name])
+    ]
+
+
+def _natural(name: str) -> list[Any]:
+    """``stages.10`` after ``stages.2``: digits compare as numbers.
+
+    >>> sorted(["s.10", "s.2", "s.1"], key=_natural)
+    ['s.1', 's.2', 's.10']
+    """
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _label(record: TrialRecord) -> str:

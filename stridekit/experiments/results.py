@@ -47,9 +47,11 @@ HEADLINE = (
     "output_stride",
     "receptive_field",
     "latency_ms",
-    "throughput",
-    "epoch_seconds",
+    "throughput_per_s",
+    "epoch_time_s",
     "peak_memory_mb",
+    "train_loss",
+    "stopped_at",
 )
 
 
@@ -220,7 +222,7 @@ class Results(Result):
     def trial_rows(self, metrics: Sequence[str] | None = None) -> tuple[list[str], list[list[str]]]:
         """Headers and text cells of the trials table."""
         factors, metrics = self.factor_names(), metrics or self.metric_names()
-        headers = ["key", *factors, "seed", "status", *metrics]
+        headers = ["key", *_short_names(factors), "seed", "status", *metrics]
         rows = [
             [
                 r.key[:8],
@@ -238,7 +240,7 @@ class Results(Result):
     ) -> tuple[list[str], list[list[str]]]:
         """Headers and text cells of the means ± std table."""
         factors, metrics = self.factor_names(), metrics or self.metric_names()
-        headers = [*factors, "seeds", *metrics]
+        headers = [*_short_names(factors), "seeds", *metrics]
         rows = [
             [
                 *(format_value(c.factors.get(f)) for f in factors),
@@ -325,6 +327,16 @@ def mean_std(mean: float | None, std: float | None) -> str:
     if not std:
         return format_value(mean)
     return f"{format_value(mean)} ± {format_value(std)}"
+
+
+def _short_names(paths: Sequence[str]) -> list[str]:
+    """``model.op`` → ``op`` where no other factor ends the same way.
+
+    >>> _short_names(["model.op", "model.lr", "training.lr", "plan"])
+    ['op', 'model.lr', 'training.lr', 'plan']
+    """
+    lasts = [p.rsplit(".", 1)[-1] for p in paths]
+    return [last if lasts.count(last) == 1 else p for p, last in zip(paths, lasts, strict=True)]
 
 
 def _trial_label(record: TrialRecord) -> str:

@@ -134,7 +134,7 @@ def execute(
 
     def should_stop(epoch: int, metrics: dict[str, float]) -> bool:
         history.append({"epoch": epoch, **metrics})
-        return bool(rule(epoch, metrics)) if rule is not None else False
+        return bool(rule is not None and rule(epoch, metrics))
 
     start = time.perf_counter()
     try:
@@ -143,7 +143,8 @@ def execute(
             task.seed,
             device=device,
             progress=lambda update: report(TrialUpdate(task.key, update)),
-            should_stop=should_stop,
+            # a rule costs an evaluation per epoch: ask only when there is one
+            should_stop=should_stop if rule is not None else None,
         )
     except StrideError as error:  # TrialFailed and friends: the reason is the message
         return TrialOutcome(

@@ -24,10 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-import matplotlib
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-
 # colour-blind-safe qualitative palette (Okabe & Ito 2008), then markers to tell groups apart
 COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -64,6 +60,10 @@ def scatter_svg(
     ``front`` is drawn as a dashed step line through the given (x, y) corners. Every id
     in the SVG starts with ``name``, so several plots can share one HTML page.
     """
+    import matplotlib  # here, not at import: reading a store needs no plotting library
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=size, layout="constrained")
     FigureCanvasSVG(figure)
     axes = figure.add_subplot()

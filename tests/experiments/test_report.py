@@ -55,7 +55,8 @@ def store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
                     "output_stride": stride,
                     "shift_consistency": draw.uniform(0.5, 1.0),
                     "latency_ms": draw.uniform(0.1, 3.0),
-                    "learned_strides": [draw.uniform(1, 3), draw.uniform(1, 3)],
+                    "learned_stride.stages.0": draw.uniform(1, 3),
+                    "learned_stride.stages.1": draw.uniform(1, 3),
                 },
                 timings={"wall": draw.uniform(1, 5)},
             )
@@ -122,7 +123,7 @@ def test_trial_cells_equal_the_store(store_path: Path, page: Cells) -> None:
                 value = metrics.get(cell["data-metric"])
                 assert cell.get("data-value") == (None if value is None else repr(value))
                 seen += value is not None
-    assert len(page.tables["trials"]) == 18 and seen == 17 * 5
+    assert len(page.tables["trials"]) == 18 and seen == 17 * 7
 
 
 def test_configuration_means_equal_the_store(store_path: Path, page: Cells) -> None:

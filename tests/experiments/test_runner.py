@@ -24,8 +24,15 @@ from tests.experiments.fakes import instant, value_of
 RUNNERS = {"local": lambda: LocalRunner(instant), "processes": lambda: ProcessRunner(instant, 2)}
 
 
+def never(epoch: int, metrics: dict[str, float]) -> bool:
+    """A stop rule that lets every trial run (module level: workers unpickle it)."""
+    return False
+
+
 def tasks(configs: list[dict[str, Any]]) -> list[TrialTask]:
-    return [TrialTask(f"t{i}", config, seed=i) for i, config in enumerate(configs)]
+    return [
+        TrialTask(f"t{i}", config, seed=i, should_stop=never) for i, config in enumerate(configs)
+    ]
 
 
 @pytest.mark.parametrize("kind", sorted(RUNNERS))
@@ -61,6 +68,12 @@ def test_tasks_are_pulled_only_when_there_is_room() -> None:
     for outcome in LocalRunner(instant).run(source()):
         log.append(f"tell {outcome.key}")
     assert log == ["ask t0", "tell t0", "ask t1", "tell t1", "ask t2", "tell t2"]
+
+
+def test_no_rule_no_history() -> None:
+    """Without a rule the trial is not asked after each epoch (that costs an evaluation)."""
+    outcome = execute(TrialTask("k", {"x": 5}, 0), instant)
+    assert (outcome.history, "stopped_at" in outcome.result.metrics) == ([], False)
 
 
 def test_stop_rule_sees_each_epoch() -> None:
