@@ -55,3 +55,31 @@ def instant(
             metrics["stopped_at"] = epoch
             break
     return TrialResult(metrics, {"flops": 1000}, {"train": 0.0}, {"device": device or "cpu"})
+
+
+FAILING: set[str] = set()  # ops whose trials fail (tests set it; the local runner sees it)
+
+
+def scored(
+    config: Any,
+    seed: int,
+    *,
+    device: str | None = None,
+    progress: Callable[[Any], None] | None = None,
+    should_stop: Callable[[int, dict[str, float]], bool] | None = None,
+) -> TrialResult:
+    """A stand-in for `run_trial` on a real `TrialConfig`: 'accuracy' grows with the model
+    width and the epochs, 'flops' with the width; ops in `FAILING` fail."""
+    if config.model.op in FAILING:
+        raise FakeFailure(f"loss is nan at epoch 1 ({config.model.op})")
+    epochs = config.training.epochs
+    quality = config.model.width / 64 + seed / 1000
+    metrics: dict[str, Any] = {"accuracy": quality, "flops": 1000.0 * config.model.width}
+    for epoch in range(1, epochs + 1):
+        if progress is not None:
+            progress(Progress(epoch, epochs, 1, 1, 1.0))
+        partial = {"accuracy": quality * epoch / epochs}
+        if should_stop is not None and epoch < epochs and should_stop(epoch, partial):
+            metrics["stopped_at"] = float(epoch)
+            break
+    return TrialResult(metrics, {"flops": metrics["flops"]}, {}, {"device": "cpu"})

@@ -3,6 +3,7 @@ outcomes, tasks are pulled lazily, and progress events arrive from workers."""
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from typing import Any
 
@@ -88,3 +89,13 @@ def test_stop_rule_sees_each_epoch() -> None:
 @pytest.mark.parametrize(("workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 16, 5)])
 def test_threads_split_the_cores(workers: int, cores: int, threads: int) -> None:
     assert threads_per_worker(workers, cores) == threads
+
+
+def test_a_real_task_crosses_to_a_worker() -> None:
+    """What the process runner sends (a pydantic config, a stop rule) pickles exactly."""
+    from stridekit.experiments.halving import HalvingRule
+    from stridekit.experiments.spec import TrialConfig
+
+    config = TrialConfig(dataset="synthetic-detail", model={"op": "blur_pool"})
+    task = TrialTask("k", config, 3, should_stop=HalvingRule("accuracy", True, 2, {1: (0.5,)}))
+    assert pickle.loads(pickle.dumps(task)) == task
