@@ -29,6 +29,7 @@ spec turns it into a `TrialConfig`. Three searches, chosen by ``search.kind``:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import random
@@ -259,15 +260,28 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
         top=options.top,
         task=options.task,
     )
+    chosen = [(f"plan {rank}", plan) for rank, plan in enumerate(report.plans, 1)]
+    if getattr(constraints, "max_volume_drop", None):  # a bottleneck limit is on
+        # the FLOP-optimal plan without it: what the limit is measured against
+        free = plan_report(
+            options.template,
+            layers,
+            options.input,
+            dataclasses.replace(constraints, max_volume_drop=None),
+            input_channels=input_channels,
+            top=1,
+        ).plans[0]
+        if all(free.steps != plan.steps for _, plan in chosen):
+            chosen.append(("flop-optimal (no bottleneck limit)", free))
     values = []
-    for rank, plan in enumerate(report.plans, 1):
+    for name, plan in chosen:
         spec = plan_spec(report.template, plan, options.input, input_channels)
         values.append(
             {
-                "name": f"plan {rank}",
+                "name": name,
                 "strides": [step.stride for step in plan.steps],
                 "flops": 2 * plan.macs,
-                "spec": {**spec, "name": f"plan {rank}"},
+                "spec": {**spec, "name": name},
             }
         )
     return values
