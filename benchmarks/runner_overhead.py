@@ -28,16 +28,17 @@ from stridekit.experiments.sweep import run_sweep
 
 TRIALS = 100
 TARGET_MS = 50.0
-SPEC = """
+WIDTHS = ", ".join(str(w) for w in range(4, 4 + TRIALS // 2))  # x 2 ops = 100 configs
+SPEC = f"""
 name: overhead
-dataset: {name: synthetic-detail, options: {size: 32}}
-model: {family: plain-cnn, strides: [2, 2, 2]}
-training: {epochs: 1}
+dataset: {{name: synthetic-detail, options: {{size: 32}}}}
+model: {{family: plain-cnn, strides: [2, 2, 2]}}
+training: {{epochs: 1}}
 vary:
-  width: [%s]
+  width: [{WIDTHS}]
   op: [conv, max_pool]
 seeds: [0]
-""" % ", ".join(str(w) for w in range(4, 4 + TRIALS // 2))
+"""
 
 
 def trivial(config: Any, seed: int, **options: Any) -> TrialResult:
