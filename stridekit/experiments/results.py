@@ -55,6 +55,19 @@ HEADLINE = (
 )
 
 
+# what the terminal table shows of the metrics, when a store has them
+TERMINAL = (
+    "accuracy",
+    "miou",
+    "boundary_f1",
+    "shift_consistency",
+    "flops",
+    "output_stride",
+    "latency_ms",
+    "stopped_at",
+)
+
+
 def is_number(value: Any) -> bool:
     """A finite int or float (bools are not numbers here).
 
@@ -252,7 +265,8 @@ class Results(Result):
         return headers, rows
 
     def __rich__(self) -> RenderableType:
-        metrics = self.metric_names()[:6]  # the terminal is narrow; JSON and CSV have all
+        # the terminal is narrow: the quality and cost metrics; JSON, CSV, Markdown have all
+        metrics = [m for m in self.metric_names() if m in TERMINAL][:6]
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n)
         headers, rows = self.configuration_rows(metrics)
         parts: list[RenderableType] = [

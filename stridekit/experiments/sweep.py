@@ -103,7 +103,7 @@ class SweepSummary(Result):
             metric = self.best["metric"]
             lines.append(
                 f"best {metric}: {mean_std(self.best['mean'], self.best['std'])} with "
-                f"{self.best['label']}"
+                f"{self.best['label'] or 'the spec as written (nothing varied)'}"
             )
         parts: list[RenderableType] = [Text("\n".join(lines))]
         if self.failures:
