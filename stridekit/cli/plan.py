@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import typer
@@ -38,6 +40,12 @@ def plan_command(
         help="Paddings to try: same ((e-1)//2 each side), valid, or same,valid.",
     ),
     dilations: str = typer.Option(None, "--dilations", help="Dilations to try, e.g. 1x2x4."),
+    max_volume_drop: str = typer.Option(
+        None,
+        "--max-volume-drop",
+        help="Largest factor by which one layer may shrink C*H*W (e.g. 2; the task presets "
+        "use 2), or 'off'.",
+    ),
     top: int = typer.Option(5, "--top", help="How many plans to show."),
     write_spec: Path = typer.Option(None, "--write-spec", help="Write the best plan as a spec."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
@@ -71,9 +79,26 @@ def plan_command(
         paddings=tuple(p.strip() for p in paddings.split(",")),
         dilations=parse_ints(dilations, "dilations", 1) if dilations else None,
     )
+    if max_volume_drop is not None:
+        constraints = replace(constraints, max_volume_drop=parse_drop(max_volume_drop))
     report = plan_report(
         template, layers, size, constraints, input_channels=channels, top=top, task=task
     )
     if write_spec is not None:
         write_spec.write_text(yaml.safe_dump(report.spec(), sort_keys=False))
     emit(report, fmt)
+
+
+def parse_drop(text: str) -> Fraction | None:
+    """``--max-volume-drop``: a number >= 1 (``2``, ``1.5``, ``3/2``) or ``off``."""
+    if text.strip().lower() in ("off", "none"):
+        return None
+    try:
+        drop = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise UsageError(
+            f"--max-volume-drop {text!r}: give a number >= 1, e.g. 2, or off"
+        ) from None
+    if drop < 1:
+        raise UsageError(f"--max-volume-drop {text}: give a number >= 1 (or off), got {drop}")
+    return drop

@@ -5,6 +5,13 @@ a stride in ``{1, 2, 3, 4}``, a dilation and the padding ``(e − 1)//2`` each s
 is the MACs ``Σ n_i² · k_i² · c_in · c_out`` (``n_i`` the layer's output size), its field
 grows as ``rf += (e − 1)·J`` and its jump as ``J *= s``.
 
+The representational-bottleneck constraint (Szegedy et al. 2016, "avoid bottlenecks,
+especially early"): with ``max_volume_drop = f`` no layer may shrink the activation volume
+``C·H·W`` by more than ``f``, i.e. ``c_in·n_in² ≤ f·c_out·n_out²`` (exact, in integers and
+Fractions). A stride of 2 divides ``H·W`` by 4, so with ``f = 2`` it lands only where the
+channels at least double: where the network widens, not in the first layers because
+they are cheapest.
+
 The search is a dynamic programme over layers whose state is ``(J, n)`` (cumulative
 stride and current size): every plan reaching a state has the same future, so only the
 plans on the Pareto front of (cost low, receptive field high) need to be kept there.
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from rich.console import RenderableType
@@ -51,6 +59,16 @@ class Constraints:
     paddings: tuple[str, ...] = ("same",)  # "same": (e − 1)//2 each side; "valid": none
     allow_gaps: bool = False  # strides larger than the window skip pixels
     space_to_depth: bool = False  # downsample by space-to-depth + stride-1 conv (SPD-Conv)
+    max_volume_drop: Fraction | None = None  # largest c_in·n_in² / (c_out·n_out²) of a layer
+
+
+def volume_drop(c_in: int, n_in: int, c_out: int, n_out: int) -> Fraction:
+    """How many times a layer shrinks the activation volume ``C·H·W`` (square maps).
+
+    >>> volume_drop(64, 56, 64, 28), volume_drop(64, 56, 128, 28), volume_drop(3, 224, 64, 112)
+    (Fraction(4, 1), Fraction(2, 1), Fraction(3, 16))
+    """
+    return Fraction(c_in * n_in * n_in, c_out * n_out * n_out)
 
 
 @dataclass(frozen=True)
@@ -174,6 +192,11 @@ def _advance(
         macs = out * out * layer.kernel * layer.kernel * c_in * layer.channels
     if out < 1:
         return None
+    if (
+        c.max_volume_drop is not None
+        and volume_drop(c_in, n, layer.channels, out) > c.max_volume_drop
+    ):
+        return None  # a representational bottleneck
     if spd:  # the s×s block widens the field first, then the conv runs on the new grid
         rf = partial.rf + (stride - 1) * jump + (extent - 1) * jump * stride
     else:
@@ -209,6 +232,12 @@ def plan(
             f"paddings must be among {', '.join(PADDINGS)}, got {constraints.paddings}"
         )
     check_size(input_size, "input size")
+    drop = constraints.max_volume_drop
+    if drop is not None and not drop >= 1:
+        raise UsageError(
+            f"max_volume_drop {drop} must be >= 1 (1: no layer may shrink C·H·W; 2: by at most "
+            "half); leave it unset for no limit"
+        )
     if not 1 <= top <= MAX_TOP:
         raise UsageError(
             f"top must be in 1..{MAX_TOP}, got {top}: the search keeps that many plans per "
@@ -256,10 +285,36 @@ def plan(
                 f"other constraints needs {cheapest.macs:,} "
                 f"({cheapest.macs - constraints.max_macs:,} over)"
             )
+    if not feasible and drop is not None:
+        _explain_bottleneck(template, input_size, constraints, input_channels)
     if not feasible:
         raise Infeasible(_why(finals, constraints))
     feasible.sort(key=lambda p: (p.macs, -p.rf))
     return [Plan(p.steps, p.macs, tuple(template)) for p in feasible[:top]]
+
+
+def _explain_bottleneck(
+    template: Sequence[Layer], input_size: int, constraints: Constraints, input_channels: int
+) -> None:
+    """When the volume limit is what makes the plan infeasible, say where it bites."""
+    try:
+        relaxed = replace(constraints, max_volume_drop=None)
+        cheapest = plan(template, input_size, relaxed, input_channels=input_channels, top=1)[0]
+    except Infeasible:
+        return
+    c_in, n, worst = input_channels, input_size, (Fraction(0), 0)
+    for index, (layer, step) in enumerate(zip(template, cheapest.steps, strict=True)):
+        drop = volume_drop(c_in, n, layer.channels, step.output_size)
+        worst = max(worst, (drop, index))
+        c_in, n = layer.channels, step.output_size
+    drop, index = worst
+    strides = " ".join(str(s.stride) for s in cheapest.steps)
+    raise Infeasible(
+        f"no plan keeps every layer's volume drop C·H·W within {constraints.max_volume_drop}: "
+        f"the cheapest plan that meets the other constraints ({strides}) shrinks it "
+        f"{float(drop):.3g}x at layer {index}; raise --max-volume-drop, or widen the "
+        "template where it downsamples"
+    )
 
 
 def _meets(p: _Partial, c: Constraints) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,9 @@ from stridekit.errors import ChoiceError, SpecError
 from stridekit.geometry.limits import check_size
 
 TASKS = ("classification", "segmentation", "detection", "small-objects")
+# Szegedy et al. 2016: no layer may shrink C·H·W by more than this (a stride of 2 only
+# where the channels at least double); every task preset keeps it
+MAX_VOLUME_DROP = Fraction(2)
 
 
 def task_constraints(task: str, input_size: int) -> Constraints:
@@ -22,15 +26,18 @@ def task_constraints(task: str, input_size: int) -> Constraints:
     32
     >>> task_constraints("detection", 512).levels
     (8, 16, 32)
+    >>> task_constraints("classification", 224).max_volume_drop
+    Fraction(2, 1)
     """
+    drop = MAX_VOLUME_DROP
     if task == "classification":  # stride 32 and a field that covers the image
-        return Constraints(output_stride=32, min_rf=input_size)
+        return Constraints(output_stride=32, min_rf=input_size, max_volume_drop=drop)
     if task == "segmentation":  # stride 8 with dilation to keep the field
-        return Constraints(output_stride=8, dilations=(1, 2, 4))
+        return Constraints(output_stride=8, dilations=(1, 2, 4), max_volume_drop=drop)
     if task == "detection":  # a feature pyramid at strides 8, 16, 32
-        return Constraints(output_stride=32, levels=(8, 16, 32))
+        return Constraints(output_stride=32, levels=(8, 16, 32), max_volume_drop=drop)
     if task == "small-objects":  # keep detail: stride 8, space-to-depth downsampling
-        return Constraints(output_stride=8, space_to_depth=True)
+        return Constraints(output_stride=8, space_to_depth=True, max_volume_drop=drop)
     raise ChoiceError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 

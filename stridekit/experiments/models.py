@@ -5,7 +5,8 @@ Every family takes the same knobs (`ModelConfig`): one stride per stage, one dow
 (the first stage's channels, doubled each stage) and a ``depth`` per stage.
 
 ==================  =========================================================================
-``plain-cnn``       stages of conv-norm-ReLU; a global average pool and a linear head
+``plain-cnn``       stages of conv-norm-ReLU (``depth`` 2 by default); a global average pool
+                    and a linear head
 ``resnet-cifar``    ResNet-18, CIFAR style (3x3 stem, no max pool; 2 basic blocks a stage)
 ``fcn``             plain-cnn's encoder (its strides give the output stride), a 1x1
                     classifier, and a ``bilinear`` or ``transposed``-conv decoder
@@ -19,7 +20,8 @@ How a stage downsamples by ``s`` (a stage with stride 1 is one stride-1 conv in 
 ``max_pool``    a stride-1 conv, then ``MaxPool2d(s)`` (VGG)
 ``avg_pool``    a stride-1 conv, then ``AvgPool2d(s)``
 ``blur_pool``   a stride-1 conv, then ``BlurPool2d`` (Zhang 2019: blur, then subsample)
-``spd``         ``SpaceToDepth(s)``, then a stride-1 conv (SPD-Conv: no pixel dropped)
+``spd``         ``SpaceToDepth(s)``, then a stride-1 conv (SPD-Conv: no pixel dropped; an
+                odd size is padded at the end)
 ``diffstride``  a stride-1 conv, then ``DiffStride2d`` starting at ``s`` (learned)
 ==============  =======================================================================
 
@@ -31,7 +33,7 @@ How a stage downsamples by ``s`` (a stage with stride 1 is one stride-1 conv in 
 >>> model(torch.zeros(2, 1, 28, 28)).shape
 torch.Size([2, 10])
 >>> [type(m).__name__ for m in model.stages[0]]
-['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d']
+['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Conv2d', 'BatchNorm2d', 'ReLU']
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def pixel_downsampler(op: str, channels: int, stride: int, config: ModelConfig) 
     if op == "blur_pool":
         return BlurPool2d(channels, stride=stride)
     if op == "spd":
-        return SpaceToDepth(stride)
+        return SpaceToDepth(stride, pad=True)
     if op == "diffstride":
         return DiffStride2d(float(stride), smoothness=config.smoothness)
     raise SweepSpecError(f"model.op: {op!r} is not a pixel op", field="model.op")
@@ -94,7 +96,10 @@ def downsampling_stage(c_in: int, c_out: int, stride: int, config: ModelConfig) 
     if stride == 1 or op == "conv":
         return conv_norm_act(c_in, c_out, config, stride)
     if op == "spd":  # space-to-depth first: the conv sees every pixel, s² times the channels
-        return [SpaceToDepth(stride), *conv_norm_act(c_in * stride * stride, c_out, config)]
+        return [
+            SpaceToDepth(stride, pad=True),
+            *conv_norm_act(c_in * stride * stride, c_out, config),
+        ]
     return [*conv_norm_act(c_in, c_out, config), pixel_downsampler(op, c_out, stride, config)]
 
 
@@ -124,7 +129,7 @@ def _encoder(config: ModelConfig, channels: int) -> nn.Sequential:
     c_in = channels
     for stride, c_out in zip(config.strides, stage_widths(config), strict=True):
         layers = downsampling_stage(c_in, c_out, stride, config)
-        for _ in range((config.depth or 1) - 1):
+        for _ in range((config.depth or 2) - 1):
             layers += conv_norm_act(c_out, c_out, config)
         stages.append(nn.Sequential(*layers))
         c_in = c_out

@@ -134,7 +134,8 @@ def check_names(config: TrialConfig) -> DataInfo:
 
 
 def inspect_model(model: nn.Module, config: TrialConfig, info: DataInfo) -> dict[str, Any]:
-    """The model's analysis as JSON-ready data; a `SweepSpecError` on ``model.strides``
+    """The model's analysis as JSON-ready data (a segmenter's ``output_stride`` is that of
+    its coarsest feature map, the encoder's); a `SweepSpecError` on ``model.strides``
     when the geometry rejects the stride plan (an output below one pixel, or a feature map
     that the doctor finds collapsed before the head)."""
     shape = input_shape(config, info)
@@ -151,12 +152,15 @@ def inspect_model(model: nn.Module, config: TrialConfig, info: DataInfo) -> dict
         raise SweepSpecError(
             f"model.strides: {where}: {finding.message} ({finding.fix})", field="model.strides"
         )
+    stride = analysis.output_stride
+    if config.task == "segmentation":  # the encoder's: the coarsest map's, not the output's
+        stride = max((r.jump for r in analysis.layers if r.jump), key=lambda j: j[0])
     return {
         "input_shape": list(shape),
         "params": analysis.total_params,
         "flops": analysis.total_flops,
         "macs": analysis.total_macs,
-        "output_stride": jsonable(list(analysis.output_stride)),
+        "output_stride": jsonable(list(stride)),
         "receptive_field": jsonable(list(rf)) if (rf := analysis.receptive_field) else None,
         "local_receptive_field": jsonable(list(analysis.local_receptive_field)),
         "findings": sorted({f.code for f in report.findings}),

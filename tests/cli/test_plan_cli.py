@@ -25,7 +25,7 @@ def test_plan_writes_a_spec_of_the_best_plan(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = tmp_path / "plan.yaml"
-    argv = ["plan", "--template", "vgg16", "--task", "classification", "--format", "json"]
+    argv = ["plan", "--template", "resnet18", "--task", "classification", "--format", "json"]
     assert main([*argv, "--write-spec", str(spec)]) == 0
     best = json.loads(capsys.readouterr().out)["plans"][0]
     layers = [
@@ -43,6 +43,9 @@ def test_plan_writes_a_spec_of_the_best_plan(
         ("plan --template nosuch --task classification", "unknown template family"),
         ("plan --template plain8 --task painting", "unknown task"),
         ("plan --template plain8", "give a --task"),
+        ("plan --template vgg16 --task classification", "volume drop C·H·W within 2"),
+        ("plan --template plain8 --task classification --max-volume-drop 0.5", "number >= 1"),
+        ("plan --template plain8 --task classification --max-volume-drop big", "number >= 1"),
         ("plan --template missing.yaml --task classification", "does not exist"),
     ],
 )
@@ -71,3 +74,15 @@ def test_plan_budget_in_flops_is_twice_the_macs(capsys: pytest.CaptureFixture[st
     assert main([*argv, "--max-flops", str(2 * macs)]) == 0  # exactly at the budget: fits
     assert main([*argv, "--max-flops", str(2 * macs - 2)]) == 2
     assert "over)" in capsys.readouterr().err
+
+
+def test_max_volume_drop_off_gives_the_flop_optimal_plan(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["plan", "--template", "vgg16", "--task", "classification", "--format", "json"]
+    assert main([*argv, "--max-volume-drop", "off"]) == 0
+    strides = [s["stride"] for s in json.loads(capsys.readouterr().out)["plans"][0]["layers"]]
+    assert strides[:5] == [2, 2, 2, 2, 2]  # everything early: the cheapest
+    assert main([*argv, "--max-volume-drop", "4"]) == 0
+    relaxed = [s["stride"] for s in json.loads(capsys.readouterr().out)["plans"][0]["layers"]]
+    assert relaxed == strides  # a stride of 2 at constant channels shrinks C·H·W 4x: allowed

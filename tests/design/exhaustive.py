@@ -21,8 +21,13 @@ def exhaustive(
                 ok = False
                 break
             pad = (extent - 1) // 2 if padding == "same" else 0
+            n_in = n
             n = (n + 2 * pad - extent) // stride + 1  # PyTorch's output size
             if n < 1:
+                ok = False
+                break
+            volume_in, volume_out = c_in * n_in * n_in, layer.channels * n * n
+            if c.max_volume_drop is not None and volume_in > c.max_volume_drop * volume_out:
                 ok = False
                 break
             macs += n * n * layer.kernel**2 * c_in * layer.channels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -29,6 +30,10 @@ CONSTRAINTS = {
     "levels": Constraints(output_stride=8, levels=(2, 4, 8)),
     "gaps_allowed": Constraints(output_stride=16, allow_gaps=True),
     "valid_or_same_size_9": Constraints(output_size=9, paddings=("same", "valid")),
+    "bottleneck_2": Constraints(output_stride=4, max_volume_drop=Fraction(2)),
+    "bottleneck_3/2_valid": Constraints(
+        output_size=12, paddings=("same", "valid"), max_volume_drop=Fraction(3, 2)
+    ),
 }
 
 
@@ -112,3 +117,32 @@ def test_plan_spec_reads_back_into_the_same_network(tmp_path: Path, space_to_dep
     assert analysis.output_stride == (Fraction(4),) * 2
     assert analysis.receptive_field == (Fraction(best.rf),) * 2
     assert analysis.total_macs == best.macs
+
+
+@pytest.mark.parametrize(("name", "size"), [("plain12", 128), ("plain20", 224), ("resnet18", 224)])
+def test_the_bottleneck_preset_puts_strides_where_channels_grow(name: str, size: int) -> None:
+    layers = family(name)
+    constraints = task_constraints("classification", size)
+    best = plan(layers, size, constraints)[0]
+    channels = [3] + [layer.channels for layer in layers]
+    n = size
+    for i, step in enumerate(best.steps):
+        # the oracle: C·H·W before and after, counted from the sizes the geometry gives
+        assert channels[i] * n * n <= 2 * channels[i + 1] * step.output_size**2
+        if step.stride > 1:
+            assert channels[i + 1] >= 2 * channels[i] or i == 0
+        n = step.output_size
+    unconstrained = plan(layers, size, replace(constraints, max_volume_drop=None))[0]
+    assert best.macs >= unconstrained.macs
+
+
+def test_a_bottleneck_that_cannot_be_met_says_where_it_bites() -> None:
+    # VGG16 widens three times (64 → 128 → 256 → 512): with the stem, four strides of 2;
+    # the fifth must shrink C·H·W 4x somewhere
+    with pytest.raises(Infeasible, match=r"within 2: .* shrinks it 4x at layer"):
+        plan(family("vgg16"), 224, task_constraints("classification", 224))
+
+
+def test_a_volume_drop_below_one_is_refused() -> None:
+    with pytest.raises(stridekit.StrideError, match="must be >= 1"):
+        plan(family("plain4"), 32, Constraints(output_stride=2, max_volume_drop=Fraction(1, 2)))
