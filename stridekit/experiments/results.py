@@ -82,6 +82,8 @@ def format_value(value: Any) -> str:
 
     >>> format_value(0.981234), format_value(2_400_000), format_value(8), format_value([2, 2, 1])
     ('0.9812', '2.40M', '8', '2,2,1')
+    >>> format_value(6.0004), format_value(8.0), format_value(123.456)
+    ('6.000', '8', '123.5')
     >>> format_value(None), format_value({"name": "plan1", "strides": [2, 2]})
     ('-', 'plan1')
     """
@@ -94,9 +96,13 @@ def format_value(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             return str(value)
+        if value.is_integer() and abs(value) < 10_000:  # strides, fields: whole numbers
+            return str(int(value))
         if abs(value) >= 10_000:
             return human(value)
-        return f"{value:.4g}" if abs(value) >= 1 else f"{value:.4f}"
+        if abs(value) >= 100:
+            return f"{value:.1f}"
+        return f"{value:.3f}" if abs(value) >= 1 else f"{value:.4f}"
     if isinstance(value, list | tuple):
         return ",".join(format_value(v) for v in value)
     if isinstance(value, dict):

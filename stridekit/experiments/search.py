@@ -35,6 +35,7 @@ import math
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from fractions import Fraction
 from typing import Any, ClassVar
 
 from stridekit.errors import ChoiceError, SweepSpecError, UsageError
@@ -242,15 +243,17 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
     True
     """
     from stridekit.design.plan_report import plan_report, plan_spec
-    from stridekit.design.presets import family, load_template, task_constraints, with_overrides
+    from stridekit.design.presets import family, load_template, task_constraints
 
     if options.template.endswith((".yaml", ".yml", ".json")):
         layers, _ = load_template(options.template)
     else:
         layers = family(options.template)
     constraints = task_constraints(options.task, options.input)
-    if options.max_volume_drop is not None:
-        constraints = with_overrides(constraints, max_volume_drop=options.max_volume_drop)
+    if options.max_volume_drop is not None:  # 0 lifts the preset's limit
+        drop = options.max_volume_drop
+        limit = Fraction(drop).limit_denominator(1000) if drop else None
+        constraints = dataclasses.replace(constraints, max_volume_drop=limit)
     report = plan_report(
         options.template,
         layers,
@@ -261,7 +264,7 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
         task=options.task,
     )
     chosen = [(f"plan {rank}", plan) for rank, plan in enumerate(report.plans, 1)]
-    if getattr(constraints, "max_volume_drop", None):  # a bottleneck limit is on
+    if constraints.max_volume_drop is not None:  # a bottleneck limit is on
         # the FLOP-optimal plan without it: what the limit is measured against
         free = plan_report(
             options.template,
