@@ -23,6 +23,7 @@ from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
 from stridekit.doctor import Report, doctor
 from stridekit.errors import StrideError
+from stridekit.experiments.trial import TrialResult
 from stridekit.geometry import (
     ShapeReport,
     SizeSet,
@@ -53,6 +54,12 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     Adaptations: lambda: adapt_images(analyze(STEM), [(224, 224), (375, 500)]),
     Plan: lambda: plan([Layer(3, 8)] * 3, 32, Constraints(output_stride=4))[0],
     PlanReport: lambda: plan_report("tiny", [Layer(3, 8)] * 3, 32, Constraints(output_stride=4)),
+    TrialResult: lambda: TrialResult(
+        {"accuracy": 0.97, "flops": 14_900_000.0, "receptive_field": None},
+        {"findings": ["aliasing"], "output_stride": [4, 4]},
+        {"train": 12.5},
+        {"device": "cpu"},
+    ),
 }
 
 
