@@ -34,7 +34,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from stridekit.experiments.store import Status, Store, TrialRecord
-from stridekit.render import Result, human, table, to_markdown
+from stridekit.render import Result, human, table
 
 # the metrics shown first, in this order, when a trial has them; the others follow by name
 HEADLINE = (
@@ -296,13 +296,6 @@ class Results(Result):
         parts.append(Text(f"{len(self.records)} trials: {counts or 'none'}"))
         return Group(*parts)
 
-    def to_markdown(self) -> str:
-        headers, rows = self.trial_rows()
-        trials = table("trials", headers, rows)
-        headers, rows = self.configuration_rows()
-        configs = table("configurations (mean ± std over seeds)", headers, rows)
-        return to_markdown(Group(configs, trials)) + "\n"
-
     def to_csv(self) -> str:
         """One line per trial: key, config key, status, seed, factors, every metric, error
         (full precision, lists and objects as JSON)."""
@@ -360,5 +353,8 @@ def _short_names(paths: Sequence[str]) -> list[str]:
 
 
 def _trial_label(record: TrialRecord) -> str:
-    factors = " ".join(f"{k}={format_value(v)}" for k, v in record.factors.items())
+    names = _short_names(list(record.factors))
+    factors = " ".join(
+        f"{name}={format_value(v)}" for name, v in zip(names, record.factors.values(), strict=True)
+    )
     return f"{factors} seed={record.seed}".strip()

@@ -237,9 +237,11 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
 
     >>> plans = planner_plans(PlanSearchConfig(template="plain6", task="classification",
     ...                                        input=32, top=2))
-    >>> [(p["name"], p["strides"]) for p in plans]
-    [('plan 1', [2, 2, 2, 2, 2, 1]), ('plan 2', [2, 2, 2, 2, 1, 2])]
-    >>> [layer["stride"] for layer in plans[1]["spec"]["layers"][:-1]] == plans[1]["strides"]
+    >>> [(p["name"], p["strides"]) for p in plans]  # the preset's bottleneck limit holds
+    [('plan 1', [2, 1, 2, 2, 2, 2]), ('flop-optimal (no bottleneck limit)', [2, 2, 2, 2, 2, 1])]
+    >>> plans[1]["flops"] < plans[0]["flops"]
+    True
+    >>> [layer["stride"] for layer in plans[0]["spec"]["layers"][:-1]] == plans[0]["strides"]
     True
     """
     from stridekit.design.plan_report import plan_report, plan_spec

@@ -3,9 +3,11 @@ unpickle them): instant, deterministic, with progress and failures on demand."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from stridekit.errors import StrideError
@@ -83,3 +85,24 @@ def scored(
             metrics["stopped_at"] = float(epoch)
             break
     return TrialResult(metrics, {"flops": metrics["flops"]}, {}, {"device": "cpu"})
+
+
+def example_store() -> Path:
+    """A small store: two configurations, one finished trial each, and a failure."""
+    from stridekit.experiments.store import PlannedTrial, Store
+
+    path = Path(tempfile.mkdtemp()) / "runs.db"
+    with Store.open(path) as store:
+        store.plan(
+            [
+                PlannedTrial(f"{op}-{seed}", op, {"model": {"op": op}}, {"model.op": op}, seed)
+                for op in ("conv", "spd")
+                for seed in (0, 1)
+            ]
+        )
+        for key, accuracy in (("conv-0", 0.97), ("conv-1", 0.96), ("spd-0", 0.98)):
+            store.start(key)
+            store.finish(key, metrics={"accuracy": accuracy, "flops": 2e6, "output_stride": 4})
+        store.start("spd-1")
+        store.fail("spd-1", "loss is nan at epoch 2")
+    return path
