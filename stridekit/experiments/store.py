@@ -211,6 +211,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._lock: Any = None  # the writer's lock file, see `claim`
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -277,8 +278,29 @@ class Store:
             raise
         self._db.execute("COMMIT")
 
+    def claim(self) -> None:
+        """Become the store's one writer, or fail at once if a running sweep already is.
+
+        An exclusive ``flock`` on ``PATH.lock``, held until `close`: the kernel drops it
+        when the process dies, so a SIGKILLed sweep never leaves the store locked.
+        """
+        import fcntl
+
+        lock = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StoreError(
+                f"another sweep is running on {self.path}; wait for it, or give --store"
+            ) from None
+        self._lock = lock
+
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     def __enter__(self) -> Store:
         return self

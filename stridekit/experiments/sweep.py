@@ -284,6 +284,7 @@ def run_sweep(
     runner = make_runner(trial_function or _default_trial_function(), workers, device)
     console = console or Console(file=sys.stderr, highlight=False)
     with Store.open(store_path or default_store(spec_path)) as store:
+        store.claim()  # the one writer
         driver = _Driver(spec, store, search, retry_failed=retry_failed)
         if search.adaptive:
             new, orphaned, resumed = _resume_adaptive(driver)

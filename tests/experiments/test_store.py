@@ -84,6 +84,15 @@ def test_plan_is_idempotent_and_reports_changes(store: Store) -> None:
     assert [r.position for r in store.trials()] == [0, 1, 2, 3]
 
 
+def test_one_writer_at_a_time(store: Store) -> None:
+    store.claim()
+    with Store.open(store.path) as other, pytest.raises(StoreError, match="another sweep"):
+        other.claim()
+    store.close()  # the lock goes with the writer
+    with Store.open(store.path) as other:
+        other.claim()
+
+
 def test_wal_mode_and_readable_by_sqlite3(store: Store) -> None:
     store.plan(planned(1))
     with sqlite3.connect(store.path) as reader:
