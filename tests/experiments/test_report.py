@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sqlite3
 import statistics
 from html.parser import HTMLParser
@@ -185,3 +186,12 @@ def test_pareto_front_matches_a_sweep_line(points: list[tuple[int, int]]) -> Non
             best = y
     assert front == expected
     assert len(pareto_front(points)) == len(front)  # equal points appear once
+
+
+def test_plots_share_the_page_without_id_clashes(report: Report) -> None:
+    """Five SVGs in one page: every id is unique and every #reference finds its id."""
+    page = report.to_html()
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    references = set(re.findall(r'(?:href="#|url\(#)([^")]+)', page))
+    assert len(ids) == len(set(ids)) and references <= set(ids)
+    assert report.to_html() == page  # deterministic: the same store, the same bytes
