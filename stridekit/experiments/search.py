@@ -294,9 +294,9 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
 
 
 def trainable(spec: dict[str, Any]) -> dict[str, Any]:
-    """A plan's layer spec with a norm (GroupNorm(1, C)) and ReLU after each conv: the planner writes
-    the convs alone (all the geometry needs), and a chain of convs alone is one linear map.
-    Both layers move no pixel, so the analysis of the spec is unchanged.
+    """A plan's layer spec with a norm (GroupNorm(1, C)) and a ReLU after each conv: the
+    planner writes the convs alone (all the geometry needs), and a chain of convs alone is
+    one linear map. Both layers move no pixel, so the analysis of the spec is unchanged.
 
     >>> [layer["type"] for layer in trainable({"layers": [{"type": "conv"},
     ...                                                    {"type": "global_pool"}]})["layers"]]
