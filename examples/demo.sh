@@ -32,3 +32,12 @@ stridekit doctor examples/specs/deeplab_encoder.yaml --select rf-holes,dropped-p
 echo
 echo "## Where to put the strides of a 13-layer VGG template for classification at 224"
 stridekit plan --template vgg16 --input 224 --task classification --top 3
+
+echo
+echo "## A stride experiment: strided conv vs blur-pool, one epoch each on the bundled MNIST digits"
+mkdir -p build/demo
+rm -f build/demo/demo.db build/demo/demo.db-wal build/demo/demo.db-shm
+stridekit sweep examples/sweeps/demo.yaml --store build/demo/demo.db
+stridekit results build/demo/demo.db
+stridekit report build/demo/demo.db -o build/demo/report.html
+echo "(open build/demo/report.html in a browser: it needs no network)"

@@ -89,3 +89,8 @@ class TrialFailed(StrideError):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+class StoreError(StrideError):
+    """A results store is missing, is not a stridekit store, or a trial in it cannot make
+    the transition asked for (finishing a trial that is not running)."""

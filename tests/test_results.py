@@ -23,6 +23,10 @@ from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
 from stridekit.doctor import Report, doctor
 from stridekit.errors import StrideError
+from stridekit.experiments.report import Report as SweepReport
+from stridekit.experiments.report import build_report
+from stridekit.experiments.results import Results
+from stridekit.experiments.sweep import SweepSummary
 from stridekit.experiments.trial import TrialResult
 from stridekit.geometry import (
     ShapeReport,
@@ -35,6 +39,7 @@ from stridekit.geometry import (
 )
 from stridekit.geometry.solve import ChainSizes, chain_sizes
 from stridekit.render import Result, to_text
+from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
 STEM = "examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
@@ -59,6 +64,19 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
         {"findings": ["aliasing"], "output_stride": [4, 4]},
         {"train": 12.5},
         {"device": "cpu"},
+    ),
+    Results: lambda: Results.load(example_store()),
+    SweepReport: lambda: build_report(example_store()),
+    SweepSummary: lambda: SweepSummary(
+        "runs.db",
+        "tiny",
+        {"pending": 0, "running": 0, "done": 3, "failed": 1},
+        ran=4,
+        new=4,
+        orphaned=0,
+        seconds=12.5,
+        failures=[{"trial": "op=spd seed=1", "error": "loss is nan at epoch 2"}],
+        best={"metric": "accuracy", "mean": 0.965, "std": 0.007, "label": "op=conv"},
     ),
 }
 
