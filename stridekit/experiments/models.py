@@ -239,9 +239,13 @@ def _spec_model(config: ModelConfig, info: DataInfo) -> nn.Module:
         raise SweepSpecError(
             "model.spec: the spec family needs `spec` (a file or inline)", field="model.spec"
         )
-    body = from_spec(config.spec, (1, info.channels, *info.size))
-    with torch.no_grad():
-        shape = body(torch.zeros(1, info.channels, *info.size, device="meta")).shape
+    from stridekit.frontends.spec import load_spec
+
+    shape_in = (1, info.channels, *info.size)
+    body = from_spec(config.spec, shape_in)
+    # the spec's own analysis gives the body's output shape: no forward pass (a meta
+    # input would meet the body's real BatchNorm buffers)
+    shape = load_spec(config.spec, shape_in).output.output_shape
     layers: list[nn.Module] = [body]
     if info.task == "segmentation":
         if len(shape) != 4:

@@ -83,3 +83,14 @@ def test_learned_strides_are_read_from_every_diffstride_layer() -> None:
         layers[1].strides.copy_(torch.tensor([2.5, 0.5]))
     strides = learned_strides(model)
     assert list(strides.values()) == [2.0, 2.0, 2.5, 1.0]  # max(S, 1) per axis
+
+
+def test_a_spec_model_with_batch_norm_builds_and_runs() -> None:
+    """The body's output shape comes from the spec's analysis, not a meta forward pass
+    (which met the body's real BatchNorm buffers and crashed)."""
+    spec = {"layers": [{"type": "conv", "channels": 4, "kernel": 3, "stride": 2, "padding": 1},
+                       {"type": "batch_norm"}, {"type": "relu"}]}  # fmt: skip
+    model = build_model(
+        ModelConfig(family="spec", spec=spec), DataInfo("classification", 1, (8, 8), 3)
+    )
+    assert model(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
