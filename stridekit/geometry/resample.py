@@ -14,7 +14,7 @@ one pixel next to ``x``, linear the two around it, cubic four. ``D·x`` is an in
 arithmetic is, and never too small.
 
 >>> Resample.nearest(2)
-Resample(scale=Fraction(1, 2), start=Fraction(-1, 2), stop=Fraction(0, 1), kind='nearest', factor=Fraction(2, 1), sizing=Sizing(factor=Fraction(2, 1), offset=0, fixed=None))
+Resample(scale=Fraction(1, 2), start=Fraction(-1, 2), stop=Fraction(0, 1), kind='nearest', factor=Fraction(2, 1), sizing=Sizing(factor=Fraction(2, 1), offset=0, fixed=None, follows=None))
 >>> Resample.nearest(2).describe(), Resample.shift(-1).describe(), Resample.step(1, 2).describe()
 ('nearest x2', 'shift 1', 'slice 1::2')
 """  # noqa: E501
@@ -217,7 +217,7 @@ def resize_bounds(
     False) or align_corners, the ``_aa`` variants antialias.
 
     >>> resize_bounds(Fraction(2), "linear", "half_pixel")    # x = (i + 1/2)/2 − 1/2
-    Resample(scale=Fraction(1, 2), start=Fraction(-1, 1), stop=Fraction(3, 4), kind='linear', factor=Fraction(2, 1), sizing=Sizing(factor=Fraction(2, 1), offset=0, fixed=None))
+    Resample(scale=Fraction(1, 2), start=Fraction(-1, 1), stop=Fraction(3, 4), kind='linear', factor=Fraction(2, 1), sizing=Sizing(factor=Fraction(2, 1), offset=0, fixed=None, follows=None))
     >>> resize_bounds(Fraction(1, 2), "nearest", "asymmetric").start   # x = 2i, exact
     Fraction(0, 1)
     """  # noqa: E501
