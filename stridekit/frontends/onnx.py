@@ -34,6 +34,7 @@ import onnx
 from onnx import helper
 
 from stridekit.errors import ModelError, StrideError
+from stridekit.frontends.onnx_constants import ConstantCosts
 from stridekit.frontends.onnx_model import (
     FLOAT_TYPES,
     METADATA_OPS,
@@ -194,10 +195,14 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
     spatial = len(shape) - 2
     layouts: dict[str, Layout | None] = {input_name: standard(shape, spatial)}
     seen: set[str] = set()
+    constants = ConstantCosts(tensors, seen)
     for index, node in enumerate(model.graph.node):
         active = tuple(bool(t) and t in producer for t in node.input)
-        if not any(active) or node.op_type in METADATA_OPS:
-            continue  # constants and shape arithmetic
+        if node.op_type in METADATA_OPS:
+            continue  # shape arithmetic
+        if not any(active):
+            constants.constant(node, index)  # not a node; its cost goes to the first reader
+            continue
         label = f"{node.op_type} node {node.name or f'#{index}'}"
         shapes = tuple(tensors.shape(t) if t else None for t in node.input)
         outputs = tuple(tensors.shape(t) if t else None for t in node.output)
@@ -224,6 +229,7 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 _check_windows(node, context.x.shape, outputs[0], lowered)
         except StrideError as error:
             raise ModelError(f"{label}: {error}") from None
+        carried_params, carried_flops = constants.charge(node, active)
         inputs = [t for t, a in zip(node.input, active, strict=True) if a]
         node_name = node.name or f"{node.op_type}_{index}"
         while node_name in graph:
@@ -241,9 +247,9 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 tuple(s for s, a in zip(shapes, active, strict=True) if a and s is not None),
                 outputs[0],
                 lowered.axes,
-                params=_params(node, active, tensors, seen),
-                flops=lowered.flops,
-                macs=lowered.flops // 2,
+                params=_params(node, active, tensors, seen) + carried_params,
+                flops=lowered.flops + carried_flops,
+                macs=(lowered.flops + carried_flops) // 2,
                 activation_bytes=prod(outputs[0]) * tensors.itemsize(node.output[0]),
                 module=_module_path(node.name),
                 target=target,
