@@ -392,15 +392,13 @@ def _explain_bottleneck(
     over = best.bottlenecks
     if not over:  # the limit is not what prunes (the search said infeasible with it)
         return
-    first = best.steps[over[0]]
-    others = len(over) - 1
-    more = f", and at {others} more layer{'s' if others > 1 else ''}" if others else ""
+    where = [f"{drop_text(best.steps[i].volume_drop)}x at layer {i}" for i in over]
     strides = " ".join(str(s.stride) for s in best.steps)
     raise Infeasible(
         f"no plan keeps every layer's volume drop C·H·W within {limit}: the plan that meets "
         f"the other constraints with the fewest layers over it ({strides}) shrinks it "
-        f"{drop_text(first.volume_drop)}x at layer {over[0]}{more}; raise --max-volume-drop, "
-        "or widen the template where it downsamples"
+        f"{', '.join(where)}; raise --max-volume-drop, or widen the template where it "
+        "downsamples"
     )
 
 

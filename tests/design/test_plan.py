@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -324,6 +325,21 @@ def test_a_hard_limit_that_cannot_be_met_says_where_it_bites() -> None:
     hard = with_volume_drop(task_constraints("classification", 224), Fraction(2))
     with pytest.raises(Infeasible, match=r"within 2: .* shrinks it 4x at layer 12;"):
         plan(family("vgg16"), 224, hard)
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES))
+def test_a_hard_limit_error_lists_the_layers_of_the_plan_fewest_over_it(template: str) -> None:
+    layers, hard = TEMPLATES[template], Constraints(output_stride=8, max_volume_drop=Fraction(1))
+    assert exhaustive(layers, 56, hard) is None  # every stride-2 layer here shrinks C·H·W
+    fewest = exhaustive(
+        layers, 56, replace(hard, max_volume_drop=None, preferred_volume_drop=Fraction(1))
+    )
+    assert fewest is not None
+    with pytest.raises(Infeasible) as error:
+        plan(layers, 56, hard)
+    message = str(error.value)
+    listed = [int(layer) for layer in re.findall(r"x at layer (\d+)", message)]
+    assert listed == list(fewest.bottlenecks)
 
 
 @pytest.mark.parametrize("name", ["max_volume_drop", "preferred_volume_drop"])
