@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,7 +14,14 @@ from stridekit.cli.output import Format, emit
 from stridekit.cli.parsing import UsageError, parse_ints, parse_sizes
 from stridekit.design.plan import Constraints
 from stridekit.design.plan_report import plan_report
-from stridekit.design.presets import TASKS, family, load_template, task_constraints, with_overrides
+from stridekit.design.presets import (
+    TASKS,
+    family,
+    load_template,
+    task_constraints,
+    with_overrides,
+    with_volume_drop,
+)
 
 
 @app.command("plan")
@@ -43,8 +49,9 @@ def plan_command(
     max_volume_drop: str = typer.Option(
         None,
         "--max-volume-drop",
-        help="Largest factor by which one layer may shrink C*H*W (e.g. 2; the task presets "
-        "use 2), or 'off'.",
+        help="Largest factor by which one layer may shrink C*H*W, a hard limit (e.g. 4), or "
+        "'off'. The task presets prefer 2 without requiring it: the plans with the fewest "
+        "layers over 2 (the first as late as possible) rank first; 'off' lifts that too.",
     ),
     top: int = typer.Option(5, "--top", help="How many plans to show."),
     write_spec: Path = typer.Option(None, "--write-spec", help="Write the best plan as a spec."),
@@ -80,7 +87,7 @@ def plan_command(
         dilations=parse_ints(dilations, "dilations", 1) if dilations else None,
     )
     if max_volume_drop is not None:
-        constraints = replace(constraints, max_volume_drop=parse_drop(max_volume_drop))
+        constraints = with_volume_drop(constraints, parse_drop(max_volume_drop))
     report = plan_report(
         template, layers, size, constraints, input_channels=channels, top=top, task=task
     )

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from stridekit.analysis import analyze_graph
-from stridekit.design.plan import Constraints, Layer, Plan, plan
+from stridekit.design.bottleneck import drop_text
+from stridekit.design.plan import Constraints, Infeasible, Layer, Plan, plan
 from stridekit.doctor import Finding, doctor
 from stridekit.geometry import Window
 from stridekit.graph import Graph, Node
@@ -119,12 +120,14 @@ class PlanReport(Result):
     findings: tuple[tuple[Finding, ...], ...]  # per plan
     task: str | None = None
     input_channels: int = 3
+    bottleneck_note: str | None = None  # why the best plan has layers over the preferred drop
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "template": self.template_name,
             "input_size": self.input_size,
             "task": self.task,
+            "bottleneck_note": self.bottleneck_note,
             "plans": [
                 {**p.to_dict(), "findings": [f.to_dict() for f in found]}
                 for p, found in zip(self.plans, self.findings, strict=True)
@@ -137,6 +140,8 @@ class PlanReport(Result):
 
     def __rich__(self) -> RenderableType:
         columns = ("rank", "strides", "dilations", "paddings", "output", "stride", "rf", "FLOPs")
+        preferred = self.plans[0].preferred_volume_drop
+        over = () if preferred is None else (f"over {drop_text(preferred)}x",)
         rows = []
         for rank, (p, found) in enumerate(zip(self.plans, self.findings, strict=True), 1):
             warnings = sum(f.severity.rank >= 1 for f in found)
@@ -150,19 +155,83 @@ class PlanReport(Result):
                     str(p.output_stride),
                     str(p.rf),
                     human(2 * p.macs),
+                    *([" ".join(map(str, p.bottlenecks)) or "-"] if over else []),
                     f"{warnings} warnings, {len(found) - warnings} info",
                 )
             )
         title = f"{len(self.plans)} plans for {len(self.template)} layers at {self.input_size}"
-        ranking = table(title, (*columns, "findings"), rows)
+        ranking = table(title, (*columns, *over, "findings"), rows)
         counts = Counter((f.severity.value, f.code) for f in self.findings[0])
         notes = [f"{n} x {severity} {code}" for (severity, code), n in sorted(counts.items())]
         summary = "best plan's findings: " + (", ".join(notes) or "none")
+        why = [Text(self.bottleneck_note)] if self.bottleneck_note else []
         return Group(
             ranking,
             self.plans[0].layer_table("best plan, layer by layer"),
+            *why,
             Text(summary + " (stridekit doctor on --write-spec shows them all)"),
         )
+
+
+def bottleneck_note(
+    template: Sequence[Layer],
+    best: Plan,
+    input_size: int,
+    constraints: Constraints,
+    input_channels: int = 3,
+) -> str | None:
+    """Why the best plan (``plan(...)[0]`` under ``constraints``) has layers that shrink
+    ``C·H·W`` more than the preferred volume drop; None when it has none.
+
+    >>> from fractions import Fraction
+    >>> net = [Layer(3, 16), Layer(3, 32), Layer(3, 32), Layer(3, 32)]
+    >>> c = Constraints(output_stride=8, preferred_volume_drop=Fraction(2))
+    >>> print(bottleneck_note(net, plan(net, 64, c)[0], 64, c))
+    ! layer 3 shrinks C·H·W 4x, more than the preferred 2x (Szegedy et al. 2016: avoid bottlenecks, especially early): output stride 8 needs more downsampling than the channel growth allows (the channels grow at layers 0, 1); no plan that meets the constraints has fewer layers over 2x, nor as many placed later
+    """  # noqa: E501
+    over, limit = best.bottlenecks, best.preferred_volume_drop
+    if not over or limit is None:
+        return None
+    drops = [drop_text(best.steps[i].volume_drop) + "x" for i in over]
+    layers = f"layer {over[0]} shrinks" if len(over) == 1 else f"layers {_listed(over)} shrink"
+    channels = [input_channels] + [layer.channels for layer in template]
+    growth = [i for i in range(len(template)) if channels[i + 1] > channels[i]]
+    if constraints.output_stride is not None:
+        target = f"output stride {constraints.output_stride}"
+    elif constraints.output_size is not None:
+        target = f"output size {constraints.output_size}"
+    else:
+        target = "the target"
+    cause = (
+        f"{target} needs more downsampling than the channel growth allows (the channels grow "
+        f"at {'no layer' if not growth else 'layers ' + _listed(growth)})"
+    )
+    extra = [name for name, value in _EARLY_CAUSES if getattr(constraints, value) is not None]
+    if extra:  # is it the target, or a field or budget that pulls the strides early?
+        relaxed = replace(constraints, min_rf=None, max_macs=None)
+        try:
+            free = plan(template, input_size, relaxed, input_channels=input_channels, top=1)[0]
+        except Infeasible:
+            free = None
+        if free is not None and not free.bottlenecks:
+            cause = (
+                f"the {' and the '.join(extra)} {'pull' if len(extra) > 1 else 'pulls'} the "
+                "strides earlier than the channels grow (without "
+                f"{'them' if len(extra) > 1 else 'it'}, no layer need exceed {drop_text(limit)}x)"
+            )
+    return (
+        f"! {layers} C·H·W {_listed(drops)}, more than the preferred {drop_text(limit)}x "
+        f"(Szegedy et al. 2016: avoid bottlenecks, especially early): {cause}; no plan that "
+        f"meets the constraints has fewer layers over {drop_text(limit)}x, nor as many placed "
+        "later"
+    )
+
+
+_EARLY_CAUSES = (("receptive field asked for", "min_rf"), ("MACs budget", "max_macs"))
+
+
+def _listed(items: Sequence[object]) -> str:
+    return ", ".join(map(str, items))
 
 
 def plan_report(
@@ -178,6 +247,14 @@ def plan_report(
     """`plan` the template, then run the doctor over each plan's network."""
     plans = plan(template, input_size, constraints, input_channels=input_channels, top=top)
     findings = tuple(tuple(plan_findings(template, p, input_size, input_channels)) for p in plans)
+    note = bottleneck_note(template, plans[0], input_size, constraints, input_channels)
     return PlanReport(
-        template_name, tuple(template), input_size, tuple(plans), findings, task, input_channels
+        template_name,
+        tuple(template),
+        input_size,
+        tuple(plans),
+        findings,
+        task,
+        input_channels,
+        note,
     )

@@ -14,9 +14,11 @@ from stridekit.errors import ChoiceError, SpecError
 from stridekit.geometry.limits import check_size
 
 TASKS = ("classification", "segmentation", "detection", "small-objects")
-# Szegedy et al. 2016: no layer may shrink C·H·W by more than this (a stride of 2 only
-# where the channels at least double); every task preset keeps it
-MAX_VOLUME_DROP = Fraction(2)
+# Szegedy et al. 2016: prefer that no layer shrinks C·H·W by more than this (a stride of 2
+# where the channels at least double). Every task preset prefers it: a preference, not a
+# limit, since a target may need more downsampling than the channels grow (VGG16 at
+# stride 32); the plans with the fewest layers over it, as late as possible, come first
+PREFERRED_VOLUME_DROP = Fraction(2)
 
 
 def task_constraints(task: str, input_size: int) -> Constraints:
@@ -26,24 +28,42 @@ def task_constraints(task: str, input_size: int) -> Constraints:
     32
     >>> task_constraints("detection", 512).levels
     (8, 16, 32)
-    >>> task_constraints("classification", 224).max_volume_drop
+    >>> task_constraints("classification", 224).preferred_volume_drop
     Fraction(2, 1)
     """
-    drop = MAX_VOLUME_DROP
+    drop = PREFERRED_VOLUME_DROP
     if task == "classification":  # stride 32 and a field that covers the image
-        return Constraints(output_stride=32, min_rf=input_size, max_volume_drop=drop)
+        return Constraints(output_stride=32, min_rf=input_size, preferred_volume_drop=drop)
     if task == "segmentation":  # stride 8 with dilation to keep the field
-        return Constraints(output_stride=8, dilations=(1, 2, 4), max_volume_drop=drop)
+        return Constraints(output_stride=8, dilations=(1, 2, 4), preferred_volume_drop=drop)
     if task == "detection":  # a feature pyramid at strides 8, 16, 32
-        return Constraints(output_stride=32, levels=(8, 16, 32), max_volume_drop=drop)
+        return Constraints(output_stride=32, levels=(8, 16, 32), preferred_volume_drop=drop)
     if task == "small-objects":  # keep detail: stride 8, space-to-depth downsampling
-        return Constraints(output_stride=8, space_to_depth=True, max_volume_drop=drop)
+        return Constraints(output_stride=8, space_to_depth=True, preferred_volume_drop=drop)
     raise ChoiceError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
 def with_overrides(base: Constraints, **overrides: Any) -> Constraints:
     """Replace the fields given (None leaves the preset's value)."""
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def with_volume_drop(base: Constraints, limit: Fraction | None) -> Constraints:
+    """A volume-drop limit the user gave: a number is a hard limit (the preset's
+    preference still ranks the plans within it); None (``off``) lifts the limit and the
+    preference, for the cheapest plan.
+
+    >>> preset = task_constraints("classification", 224)
+    >>> hard = with_volume_drop(preset, Fraction(4))
+    >>> hard.max_volume_drop, hard.preferred_volume_drop
+    (Fraction(4, 1), Fraction(2, 1))
+    >>> off = with_volume_drop(preset, None)
+    >>> off.max_volume_drop, off.preferred_volume_drop
+    (None, None)
+    """
+    if limit is None:
+        return replace(base, max_volume_drop=None, preferred_volume_drop=None)
+    return replace(base, max_volume_drop=limit)
 
 
 VGG16 = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from stridekit.cli import main
+from stridekit.design.presets import VGG16
 from tests.conftest import Golden
 
 
@@ -19,6 +22,15 @@ def test_plan_golden(fmt: str, golden: Golden, capsys: pytest.CaptureFixture[str
     golden.check(
         f"cli/plan_plain8_detection.{'json' if fmt == 'json' else 'txt'}", capsys.readouterr().out
     )
+
+
+def test_plan_vgg16_classification_golden(
+    golden: Golden, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the example: four strides where VGG16 widens, the fifth as late as the field
+    # allows, marked and explained
+    assert main(["plan", "--template", "vgg16", "--task", "classification"]) == 0
+    golden.check("cli/plan_vgg16_classification.txt", capsys.readouterr().out)
 
 
 def test_plan_writes_a_spec_of_the_best_plan(
@@ -43,7 +55,12 @@ def test_plan_writes_a_spec_of_the_best_plan(
         ("plan --template nosuch --task classification", "unknown template family"),
         ("plan --template plain8 --task painting", "unknown task"),
         ("plan --template plain8", "give a --task"),
-        ("plan --template vgg16 --task classification", "volume drop C·H·W within 2"),
+        (
+            "plan --template vgg16 --task classification --max-volume-drop 2",
+            "volume drop C·H·W within 2: the plan that meets the other constraints with the "
+            "fewest layers over it (2 1 2 1 2 1 1 2 1 1 1 1 2) shrinks it 4x at layer 12;",
+        ),
+        ("plan --template vgg16 --task classification --max-volume-drop 3", "within 3:"),
         ("plan --template plain8 --task classification --max-volume-drop 0.5", "number >= 1"),
         ("plan --template plain8 --task classification --max-volume-drop big", "number >= 1"),
         ("plan --template missing.yaml --task classification", "does not exist"),
@@ -76,13 +93,32 @@ def test_plan_budget_in_flops_is_twice_the_macs(capsys: pytest.CaptureFixture[st
     assert "over)" in capsys.readouterr().err
 
 
-def test_max_volume_drop_off_gives_the_flop_optimal_plan(
+def best_plan(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    assert main([*argv, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    return {**report["plans"][0], "note": report["bottleneck_note"]}
+
+
+def test_the_presets_prefer_the_volume_drop_and_off_gives_the_flop_optimal_plan(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    argv = ["plan", "--template", "vgg16", "--task", "classification", "--format", "json"]
-    assert main([*argv, "--max-volume-drop", "off"]) == 0
-    strides = [s["stride"] for s in json.loads(capsys.readouterr().out)["plans"][0]["layers"]]
-    assert strides[:5] == [2, 2, 2, 2, 2]  # everything early: the cheapest
-    assert main([*argv, "--max-volume-drop", "4"]) == 0
-    relaxed = [s["stride"] for s in json.loads(capsys.readouterr().out)["plans"][0]["layers"]]
-    assert relaxed == strides  # a stride of 2 at constant channels shrinks C·H·W 4x: allowed
+    argv = ["plan", "--template", "vgg16", "--task", "classification"]
+    preferred = best_plan(argv, capsys)
+    strides = [s["stride"] for s in preferred["layers"]]
+    assert strides == [2, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 2]  # where the channels grow
+    assert preferred["preferred_volume_drop"] == 2
+    assert preferred["over_preferred_volume_drop"] == [12]
+    assert [s["over_preferred_volume_drop"] for s in preferred["layers"]] == [False] * 12 + [True]
+    # each layer's drop from the plan's own sizes: C_in·n_in² / (C_out·n_out²)
+    channels, sizes = [3, *VGG16], [224] + [s["output_size"] for s in preferred["layers"]]
+    assert [Fraction(s["volume_drop"]) for s in preferred["layers"]] == [
+        Fraction(channels[i] * sizes[i] ** 2, channels[i + 1] * sizes[i + 1] ** 2)
+        for i in range(13)
+    ]
+    assert "layer 12 shrinks C·H·W 4x" in preferred["note"]
+    cheapest = best_plan([*argv, "--max-volume-drop", "off"], capsys)
+    assert [s["stride"] for s in cheapest["layers"]][:5] == [2, 2, 2, 2, 2]  # all early
+    assert cheapest["macs"] < preferred["macs"]
+    assert cheapest["preferred_volume_drop"] is None and cheapest["note"] is None
+    # a hard limit of 4 keeps the preference: a constant-width halving is a 4x drop
+    assert best_plan([*argv, "--max-volume-drop", "4"], capsys)["layers"] == preferred["layers"]

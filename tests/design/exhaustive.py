@@ -1,21 +1,52 @@
-"""A brute-force reference planner: try every stride and dilation for every layer."""
+"""A brute-force reference planner: try every stride, dilation and padding for every layer.
+
+It ranks plans as the planner should, written out directly (no bitmask, no pruning):
+fewest layers over the preferred volume drop, then the earliest of them as late as
+possible (then the next, ...), then the fewest MACs.
+"""
 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 from stridekit.design.plan import Constraints, Layer
 
 
-def exhaustive(
+@dataclass(frozen=True, order=True)
+class Reference:
+    """A plan that meets the constraints, ordered as the planner must rank it."""
+
+    over: int  # how many layers shrink C·H·W more than the preferred volume drop
+    lateness: tuple[int, ...]  # their indices negated, earliest first: smaller is later
+    macs: int
+    choices: tuple[tuple[int, int, str], ...] = field(compare=False)  # (stride, dilation, pad)
+
+    @property
+    def bottlenecks(self) -> tuple[int, ...]:
+        return tuple(-i for i in self.lateness)
+
+    @property
+    def key(self) -> tuple[int, tuple[int, ...], int]:
+        return self.over, self.lateness, self.macs
+
+
+def exhaustive_all(
     template: list[Layer], size: int, c: Constraints, channels: int = 3
-) -> tuple[int, tuple[int, ...]] | None:
-    """(MACs, strides + dilations) of the cheapest plan meeting ``c``, or None."""
-    best: tuple[int, tuple[int, ...]] | None = None
+) -> list[Reference]:
+    """Every plan that meets ``c``, best first."""
+    found = []
+    # a drop over p/q: volume_in·q > p·volume_out, in integers (volumes are positive)
+    hard = None if c.max_volume_drop is None else c.max_volume_drop.as_integer_ratio()
+    preferred = (
+        None if c.preferred_volume_drop is None else c.preferred_volume_drop.as_integer_ratio()
+    )
     choices = list(itertools.product(c.strides, c.dilations, c.paddings))
+    indices = range(len(template))
     for combo in itertools.product(choices, repeat=len(template)):
         n, jump, rf, macs, c_in, levels, ok = size, 1, 1, 0, channels, set(), True
-        for layer, (stride, dilation, padding) in zip(template, combo, strict=True):
+        over = []
+        for index, layer, (stride, dilation, padding) in zip(indices, template, combo, strict=True):
             extent = dilation * (layer.kernel - 1) + 1
             if stride > extent and not c.allow_gaps:
                 ok = False
@@ -27,9 +58,11 @@ def exhaustive(
                 ok = False
                 break
             volume_in, volume_out = c_in * n_in * n_in, layer.channels * n * n
-            if c.max_volume_drop is not None and volume_in > c.max_volume_drop * volume_out:
+            if hard is not None and volume_in * hard[1] > hard[0] * volume_out:
                 ok = False
                 break
+            if preferred is not None and volume_in * preferred[1] > preferred[0] * volume_out:
+                over.append(index)
             macs += n * n * layer.kernel**2 * c_in * layer.channels
             rf += (extent - 1) * jump
             jump *= stride
@@ -43,6 +76,14 @@ def exhaustive(
             and (c.max_macs is None or macs <= c.max_macs)
             and set(c.levels) <= levels
         )
-        if ok and (best is None or macs < best[0]):
-            best = (macs, tuple(x for choice in combo for x in choice[:2]))
-    return best
+        if ok:
+            found.append(Reference(len(over), tuple(-i for i in over), macs, combo))
+    return sorted(found)
+
+
+def exhaustive(
+    template: list[Layer], size: int, c: Constraints, channels: int = 3
+) -> Reference | None:
+    """The best plan meeting ``c``, or None."""
+    found = exhaustive_all(template, size, c, channels)
+    return found[0] if found else None
