@@ -29,7 +29,6 @@ spec turns it into a `TrialConfig`. Three searches, chosen by ``search.kind``:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
@@ -237,8 +236,8 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
 
     >>> plans = planner_plans(PlanSearchConfig(template="plain6", task="classification",
     ...                                        input=32, top=2))
-    >>> [(p["name"], p["strides"]) for p in plans]  # the preset's bottleneck limit holds
-    [('plan 1', [2, 1, 2, 2, 2, 2]), ('flop-optimal (no bottleneck limit)', [2, 2, 2, 2, 2, 1])]
+    >>> [(p["name"], p["strides"]) for p in plans]  # the preset prefers no 4x drop
+    [('plan 1', [2, 1, 2, 2, 2, 2]), ('plan 2 (flop-optimal)', [2, 2, 2, 2, 2, 1])]
     >>> plans[1]["flops"] < plans[0]["flops"]
     True
     >>> convs = [layer for layer in plans[0]["spec"]["layers"] if layer["type"] == "conv"]
@@ -246,17 +245,17 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
     True
     """
     from stridekit.design.plan_report import plan_report, plan_spec
-    from stridekit.design.presets import family, load_template, task_constraints
+    from stridekit.design.presets import family, load_template, task_constraints, with_volume_drop
 
     if options.template.endswith((".yaml", ".yml", ".json")):
         layers, _ = load_template(options.template)
     else:
         layers = family(options.template)
     constraints = task_constraints(options.task, options.input)
-    if options.max_volume_drop is not None:  # 0 lifts the preset's limit
+    if options.max_volume_drop is not None:  # a hard limit; 0 lifts the preset's preference
         drop = options.max_volume_drop
         limit = Fraction(drop).limit_denominator(1000) if drop else None
-        constraints = dataclasses.replace(constraints, max_volume_drop=limit)
+        constraints = with_volume_drop(constraints, limit)
     report = plan_report(
         options.template,
         layers,
@@ -267,18 +266,22 @@ def planner_plans(options: PlanSearchConfig, input_channels: int = 3) -> list[di
         task=options.task,
     )
     chosen = [(f"plan {rank}", plan) for rank, plan in enumerate(report.plans, 1)]
-    if constraints.max_volume_drop is not None:  # a bottleneck limit is on
-        # the FLOP-optimal plan without it: what the limit is measured against
+    bottleneck = constraints.max_volume_drop or constraints.preferred_volume_drop
+    if bottleneck is not None:  # a bottleneck rule is on
+        # the FLOP-optimal plan without it: what the rule is measured against
         free = plan_report(
             options.template,
             layers,
             options.input,
-            dataclasses.replace(constraints, max_volume_drop=None),
+            with_volume_drop(constraints, None),
             input_channels=input_channels,
             top=1,
         ).plans[0]
-        if all(free.steps != plan.steps for _, plan in chosen):
-            chosen.append(("flop-optimal (no bottleneck limit)", free))
+        same = [i for i, (_, plan) in enumerate(chosen) if plan.steps == free.steps]
+        if same:  # the preference ranked it among the top: say which one it is
+            chosen[same[0]] = (f"{chosen[same[0]][0]} (flop-optimal)", free)
+        else:
+            chosen.append(("flop-optimal (no bottleneck rule)", free))
     values = []
     for name, plan in chosen:
         spec = trainable(plan_spec(report.template, plan, options.input, input_channels))

@@ -223,8 +223,9 @@ class TrialConfig(_Strict):
 
 class PlanSearchConfig(_Strict):
     """Train the planner's ``top`` plans for ``template`` (a family or a spec file), a
-    ``task`` preset and an ``input`` size; ``max_volume_drop`` overrides the preset's
-    bottleneck limit (``null``: the preset's; ``0``: no limit)."""
+    ``task`` preset and an ``input`` size; ``max_volume_drop`` adds a hard limit to the
+    preset's bottleneck preference (``null``: the preset's preference alone; ``0``: no
+    bottleneck rule at all)."""
 
     template: str
     task: str = "classification"
