@@ -1,6 +1,18 @@
 """The ``stridekit`` command line: thin commands that parse, call the library, render."""
 
-from stridekit.cli import adapt, analyze, doctor, plan, report, results, shape, sizes, solve, sweep
+from stridekit.cli import (
+    adapt,
+    analyze,
+    doctor,
+    plan,
+    report,
+    results,
+    serve,
+    shape,
+    sizes,
+    solve,
+    sweep,
+)
 from stridekit.cli.app import app, main
 
 __all__ = [
@@ -12,6 +24,7 @@ __all__ = [
     "plan",
     "report",
     "results",
+    "serve",
     "shape",
     "sizes",
     "solve",
