@@ -9,13 +9,15 @@ of one model at one input share a single trace.
 
 >>> spec = {"kind": "spec", "data": {"input": [1, 1, 8, 8],
 ...         "layers": [{"type": "conv", "channels": 1, "kernel": 3, "stride": 2}]}}
->>> import json
+>>> import contextlib
+import json
 >>> json.loads(run_job("analyze", {"source": spec}, b""))["layers"][-1]["output_shape"]
 [1, 1, 3, 3]
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import OrderedDict
 from collections.abc import Callable
@@ -166,6 +168,17 @@ def models_job(params: Params, blob: bytes) -> str:
     except ImportError:
         pass
     return json.dumps({"models": names})
+
+
+@job("warm")
+def warm_job(params: Params, blob: bytes) -> str:
+    """Import the torch frontend and the model zoos, so the first analysis is quick."""
+    import stridekit.frontends.torch  # noqa: F401
+
+    for zoo in ("torchvision", "timm", "onnx"):
+        with contextlib.suppress(ImportError):
+            __import__(zoo)
+    return "{}"
 
 
 @job("results")

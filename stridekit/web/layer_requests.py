@@ -12,7 +12,7 @@ prints (the tests compare the two).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,6 +22,9 @@ from stridekit.geometry import ShapeReport, Solutions, Window, describe_op, make
 from stridekit.geometry.limits import MAX_SIZE
 from stridekit.web.limits import Limits
 from stridekit.web.window_picture import WindowPicture, window_picture
+
+if TYPE_CHECKING:
+    from stridekit.doctor import Report
 
 Op = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
 Convention = Literal["torch", "tf", "onnx-upper", "onnx-lower"]
@@ -90,6 +93,40 @@ class ShapeRequest(BaseModel):
         """``stridekit shape``'s answer."""
         sizes = self.sizes((limits or Limits()).max_layer_size)
         return describe_op(self.op, self.windows(sizes), sizes, self.convention)
+
+    def layer_spec(self, limits: Limits | None = None) -> dict[str, Any]:
+        """The op as a one-layer spec (padding made explicit), for the doctor.
+
+        >>> ShapeRequest(size="6", kernel="3", stride="2", padding="same",
+        ...              convention="tf").layer_spec()["layers"]
+        [{'type': 'conv', 'name': 'layer', 'kernel': [3], 'stride': [2], 'padding': [[0, 1]], 'dilation': [1], 'channels': 1}]
+        """  # noqa: E501
+        sizes = self.sizes((limits or Limits()).max_layer_size)
+        windows = self.windows(sizes)
+        layer: dict[str, Any] = {
+            "type": self.op,
+            "name": "layer",
+            "kernel": [w.kernel for w in windows],
+            "stride": [w.stride for w in windows],
+            "padding": [[w.pad_lo, w.pad_hi] for w in windows],
+        }
+        if self.op != "avg_pool":
+            layer["dilation"] = [w.dilation for w in windows]
+        if self.op.endswith("pool"):
+            layer["ceil_mode"] = self.ceil_mode
+        else:
+            layer["channels"] = 1
+        if self.op == "conv_transpose":
+            layer["output_padding"] = [w.output_padding for w in windows]
+        return {"name": "layer", "input": [1, 1, *sizes], "layers": [layer]}
+
+    def findings(self, limits: Limits | None = None) -> Report:
+        """The doctor's findings on this op alone (``stridekit doctor`` on its spec)."""
+        from stridekit.analysis import analyze_graph
+        from stridekit.doctor import doctor
+        from stridekit.frontends.spec import load_spec
+
+        return doctor(analyze_graph(load_spec(self.layer_spec(limits)), "layer"))
 
     def picture(self, limits: Limits | None = None) -> WindowPicture:
         """What the layer tab draws: each output's taps and each pixel's coverage."""

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import threading
 from collections import OrderedDict
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
@@ -103,7 +102,7 @@ class WorkerPool:
         self._idle: asyncio.Queue[Worker] | None = None
         self._running: dict[str, asyncio.Task[str]] = {}
         self._threads = ThreadPoolExecutor(limits.workers, thread_name_prefix="stridekit-pool")
-        self._lock = threading.Lock()
+        self._warming: asyncio.Future[str] | None = None
 
     async def start(self) -> None:
         """Start the workers (they import stridekit's heavy parts on their first job)."""
@@ -112,6 +111,8 @@ class WorkerPool:
             worker = Worker()
             self._workers.append(worker)
             self._idle.put_nowait(worker)
+        self._warming = asyncio.ensure_future(self.run("warm", {}))
+        self._warming.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     def close(self) -> None:
         for worker in self._workers:

@@ -19,6 +19,12 @@ def shape(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Respons
     return json_text(request.report(state.limits).to_json(indent=None))
 
 
+@router.post("/shape/doctor", response_class=Response)
+def shape_doctor(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The doctor's findings on the op alone (``stridekit doctor`` on a one-layer spec)."""
+    return json_text(request.findings(state.limits).to_json(indent=None))
+
+
 @router.post("/window", response_class=Response)
 def window(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
     """For each axis: the taps and span of every output, the coverage of every pixel."""
