@@ -9,8 +9,7 @@ of one model at one input share a single trace.
 
 >>> spec = {"kind": "spec", "data": {"input": [1, 1, 8, 8],
 ...         "layers": [{"type": "conv", "channels": 1, "kernel": 3, "stride": 2}]}}
->>> import contextlib
-import json
+>>> import json
 >>> json.loads(run_job("analyze", {"source": spec}, b""))["layers"][-1]["output_shape"]
 [1, 1, 3, 3]
 """
