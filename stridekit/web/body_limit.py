@@ -40,24 +40,31 @@ class BodyLimit:
                 await error_response(error)(scope, receive, send)
                 return
         received = 0
+        exceeded = False
         started = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > bound:
+                    exceeded = True
                     raise error
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
+            # once the body is over the bound, whatever the app answers (FastAPI turns a
+            # failed read into a 400) gives way to the 413
             nonlocal started
+            if exceeded:
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except TooLarge as raised:
-            if not started:
-                await error_response(raised)(scope, receive, send)
+            await self.app(scope, counting_receive, guarded_send)
+        except TooLarge:
+            pass
+        if exceeded and not started:
+            await error_response(error)(scope, receive, send)
