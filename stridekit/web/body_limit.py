@@ -5,6 +5,8 @@ their own, larger bound."""
 
 from __future__ import annotations
 
+import contextlib
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stridekit.web.errors import TooLarge, error_response
@@ -62,9 +64,7 @@ class BodyLimit:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with contextlib.suppress(TooLarge):
             await self.app(scope, counting_receive, guarded_send)
-        except TooLarge:
-            pass
         if exceeded and not started:
             await error_response(error)(scope, receive, send)

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
-import uvicorn  # noqa: E402
+import uvicorn
 
-from stridekit.experiments.store import PlannedTrial, Store  # noqa: E402
-from stridekit.web import Limits, create_app  # noqa: E402
+from stridekit.experiments.store import PlannedTrial, Store
+from stridekit.web import Limits, create_app
 
 LIMITS = Limits(
     max_upload_bytes=256 * 1024,
