@@ -274,38 +274,33 @@ async function update() {
   const note = document.getElementById("picture-note");
   const section = document.getElementById("layer");
   section.dataset.busy = "1";
-  const shape = shapeCall((signal) => post("/api/shape", body, signal));
-  const picture = windowCall((signal) => post("/api/window", body, signal));
-  const findings = doctorCall((signal) => post("/api/shape/doctor", body, signal));
-  try {
-    showShape(await shape);
+  const [shape, picture, findings] = await Promise.allSettled([
+    shapeCall((signal) => post("/api/shape", body, signal)),
+    windowCall((signal) => post("/api/window", body, signal)),
+    doctorCall((signal) => post("/api/shape/doctor", body, signal)),
+  ]);
+  if ([shape, picture, findings].some((r) => r.status === "rejected" && isAbort(r.reason))) return;
+  if (shape.status === "fulfilled") {
+    showShape(shape.value);
     setError(error, null);
-  } catch (e) {
-    if (isAbort(e)) return;
+  } else {
     clearShape();
-    setError(error, e);
+    setError(error, shape.reason);
   }
-  try {
-    const data = await picture;
+  if (picture.status === "fulfilled") {
     setError(note, null);
-    drawWindow(data);
-    drawCoverage(data);
-  } catch (e) {
-    if (isAbort(e)) return;
+    drawWindow(picture.value);
+    drawCoverage(picture.value);
+  } else {
     stop();
     movie = null;
     document.getElementById("window-picture").replaceChildren();
     document.getElementById("coverage-picture").replaceChildren();
     document.getElementById("coverage-legend").replaceChildren();
-    if (!error.hidden) setError(note, null);
-    else setError(note, e);
+    setError(note, shape.status === "fulfilled" ? picture.reason : null);
   }
-  try {
-    findingList(document.getElementById("layer-findings"), await findings);
-  } catch (e) {
-    if (isAbort(e)) return;
-    document.getElementById("layer-findings").replaceChildren();
-  }
+  if (findings.status === "fulfilled") findingList(document.getElementById("layer-findings"), findings.value);
+  else document.getElementById("layer-findings").replaceChildren();
   section.dataset.busy = "0";
 }
 
