@@ -16,7 +16,6 @@ from stridekit.doctor import doctor
 from stridekit.geometry import describe_op, make_window
 from tests.web.test_api import tiny_onnx
 
-
 SELECTS = ("op", "axes", "convention")
 
 
