@@ -66,15 +66,6 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def pictures_available() -> bool:
-    """Whether `stridekit.viz` can draw network diagrams (issue 10's pictures)."""
-    try:
-        from stridekit import viz
-    except ImportError:
-        return False
-    return hasattr(viz, "draw_network")
-
-
 def create_app(
     limits: Limits | None = None,
     stores: Path | None = None,
@@ -84,13 +75,7 @@ def create_app(
     stores the experiments tab may open, ``hosts`` the Host headers accepted (a guard
     against DNS rebinding: a page elsewhere cannot reach the local server by name)."""
     limits = limits or Limits()
-    state = Explorer(
-        limits,
-        WorkerPool(limits),
-        Uploads(limits.max_uploads),
-        Stores(stores),
-        pictures=pictures_available(),
-    )
+    state = Explorer(limits, WorkerPool(limits), Uploads(limits.max_uploads), Stores(stores))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -113,10 +98,6 @@ def create_app(
     errors.install(app)
     for router in (pages.router, layer.router, model.router, experiments.router):
         app.include_router(router)
-    if state.pictures:
-        from stridekit.web.routes import pictures  # type: ignore[attr-defined]
-
-        app.include_router(pictures.router)
     app.mount("/static", StaticFiles(packages=[("stridekit.web", "static")]), name="static")
 
     app.add_middleware(SecurityHeaders)

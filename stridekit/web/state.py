@@ -21,7 +21,6 @@ class Explorer:
     pool: WorkerPool
     uploads: Uploads
     stores: Stores
-    pictures: bool = False  # stridekit.viz is importable: the picture endpoints exist
 
 
 def explorer(request: Request) -> Explorer:

@@ -27,7 +27,6 @@ def health(state: Explorer = Depends(explorer)) -> JSONResponse:
         {
             "status": "ok",
             "version": __version__,
-            "pictures": state.pictures,
             **state.pool.status(),
         }
     )

@@ -3,7 +3,7 @@
 import { get } from "./api.js";
 import { loadStores, initExperiments } from "./experiments.js";
 import { initLayer, layerState, restoreLayer } from "./layer.js";
-import { initModel, loadNames, restoreModel, setPictures } from "./model.js";
+import { initModel, loadNames, restoreModel } from "./model.js";
 import { readHash, writeHash } from "./state.js";
 
 const TABS = ["layer", "model", "experiments"];
@@ -27,10 +27,9 @@ function fromHash() {
 async function boot() {
   try {
     const health = await get("/api/health");
-    setPictures(Boolean(health.pictures));
     document.getElementById("version").textContent = `stridekit ${health.version}`;
   } catch {
-    setPictures(false);
+    // the tabs work without the version line
   }
   fromHash();
   initLayer();

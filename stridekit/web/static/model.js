@@ -1,6 +1,6 @@
 // The model tab: a registry model, a pasted spec or an uploaded ONNX file at an input
 // shape; its layer table (/api/analyze), findings (/api/doctor), valid input sizes
-// (/api/sizes) and, when stridekit.viz can draw it, its network diagram.
+// (/api/sizes).
 
 import { get, isAbort, latest, post, upload } from "./api.js";
 import { axesText, el, findingList, human, setError, table } from "./dom.js";
@@ -19,12 +19,7 @@ layers:
 const form = () => document.getElementById("model-form");
 const analysisCall = latest();
 let namesLoaded = false;
-let pictures = false;
 let uploaded = null; // {file, id} of the last upload
-
-export function setPictures(available) {
-  pictures = available;
-}
 
 export async function loadNames() {
   if (namesLoaded) return;
@@ -96,19 +91,6 @@ function showSizes(sizes) {
   );
 }
 
-async function showNetwork(body) {
-  const holder = document.getElementById("model-network");
-  holder.replaceChildren();
-  if (!pictures) return;
-  try {
-    const data = await post("/api/network", body);
-    const image = el("img", { src: `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(data.svg)))}`, alt: "network diagram" });
-    holder.append(image);
-  } catch (e) {
-    if (!isAbort(e)) holder.append(el("p", { class: "note", text: `network diagram: ${e.message}` }));
-  }
-}
-
 async function analyse(event) {
   if (event) event.preventDefault();
   const error = document.getElementById("model-error");
@@ -136,7 +118,6 @@ async function analyse(event) {
     findingList(document.getElementById("model-findings"), report);
     showSizes(sizes);
     setStatus(`${analysis.layers.length - 1} layers`);
-    await showNetwork(body);
   } catch (e) {
     if (isAbort(e)) return;
     setStatus("");
