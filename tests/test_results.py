@@ -39,6 +39,7 @@ from stridekit.geometry import (
 )
 from stridekit.geometry.solve import ChainSizes, chain_sizes
 from stridekit.render import Result, to_text
+from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
@@ -67,6 +68,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     ),
     Results: lambda: Results.load(example_store()),
     SweepReport: lambda: build_report(example_store()),
+    WindowPicture: lambda: window_picture("conv", [Window(3, 2, padding=(1, 1))] * 2, (7, 7)),
     SweepSummary: lambda: SweepSummary(
         "runs.db",
         "tiny",

@@ -21,33 +21,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from stridekit.errors import SizeError, StrideError
+from stridekit.errors import (
+    Busy,
+    RemoteError,
+    StrideError,
+    TimeLimit,
+    TooLarge,
+    WorkerStopped,
+)
 
+__all__ = ["Busy", "InternalError", "RemoteError", "TimeLimit", "TooLarge", "WorkerStopped"]
 log = logging.getLogger("stridekit.web")
-
-
-class Busy(StrideError):
-    """Every worker is busy and the queue is full."""
-
-
-class TimeLimit(StrideError):
-    """A job ran past the time limit; its worker was stopped and replaced."""
-
-
-class WorkerStopped(StrideError):
-    """A worker process died while running a job (killed, out of memory, a crash)."""
-
-
-class TooLarge(SizeError):
-    """A request body past the upload bound."""
-
-
-class RemoteError(StrideError):
-    """A `StrideError` raised in a worker; ``kind`` is its class name there."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
 
 
 class InternalError(Exception):

@@ -4,12 +4,34 @@ replaced, a full queue refuses at once, identical requests share one computation
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import pytest
 
 from stridekit.web.errors import Busy, RemoteError, TimeLimit
 from stridekit.web.limits import Limits
 from stridekit.web.pool import WorkerPool
+
+
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run`` in a thread of its own: Playwright's sync API keeps an event loop
+    running in the test thread while the session's browser is open."""
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(scenario())
+        except BaseException as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
 
 SPEC = {"kind": "spec", "data": {"input": [1, 1, 8, 8], "layers": [{"type": "relu"}]}}
 
@@ -30,7 +52,7 @@ def test_a_job_past_the_time_limit_is_stopped_and_its_worker_replaced() -> None:
         finally:
             pool.close()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_full_queue_refuses_and_identical_requests_share_one_job() -> None:
@@ -51,7 +73,7 @@ def test_a_full_queue_refuses_and_identical_requests_share_one_job() -> None:
         finally:
             pool.close()
 
-    asyncio.run(scenario())
+    run(scenario)
 
 
 def test_a_stride_error_in_a_worker_keeps_its_type_and_message() -> None:
@@ -73,4 +95,4 @@ def test_a_stride_error_in_a_worker_keeps_its_type_and_message() -> None:
         finally:
             pool.close()
 
-    asyncio.run(scenario())
+    run(scenario)
