@@ -9,7 +9,7 @@ from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.errors import StrideError
 from stridekit.geometry import SizeSet, Window
-from stridekit.graph import GLOBAL_OPS, Node
+from stridekit.graph import GLOBAL_OPS, Graph, Node
 from stridekit.passes import head_node, model_valid_sizes
 
 if TYPE_CHECKING:
@@ -58,6 +58,36 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
             yield axis, n, real, n - lo - hi
 
 
+def pixel_readers(graph: Graph) -> dict[str, list[Node]]:
+    """For each tensor that is the position source of others (`Graph.position_source`:
+    activations, norms, channel views of it), the ops that read its pixels: the readers
+    of every tensor of that family that are not themselves position-wise members of it.
+
+    A pre-activation branch (DPN's BN → ReLU → 1x1 stride-2 projection) reads its own
+    copy of the block input; the main path reads the others, so no pixel is lost there.
+
+    >>> from stridekit.geometry import Window
+    >>> g = Graph(input_shape=(1, 3, 8, 8))
+    >>> _ = g.add(Node("act", "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
+    >>> _ = g.add(Node("skip", "conv", ("act",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+    ...                axes=(Window(1, 2),) * 2))
+    >>> _ = g.add(Node("main", "conv", ("input",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+    ...                axes=(Window(3, 2, padding=(1, 1)),) * 2))
+    >>> sorted(n.name for n in pixel_readers(g)["input"])
+    ['main', 'skip']
+    """
+    consumers = graph.consumers()
+    family: dict[str, str] = {node.name: graph.position_source(node.name) for node in graph.nodes}
+    readers: dict[str, list[Node]] = {}
+    for node in graph.nodes:
+        source = family[node.name]
+        found = readers.setdefault(source, [])
+        for reader in consumers[node.name]:
+            if family[reader.name] != source and all(r is not reader for r in found):
+                found.append(reader)
+    return readers
+
+
 class _NearestInputs:
     """The model input sizes nearest the current one at which nothing is dropped, as a
     clause of a fix; the valid sizes of each axis are computed once per doctor run."""
@@ -92,11 +122,11 @@ class _NearestInputs:
 
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
-    consumers = analysis.graph.consumers()
+    all_readers = pixel_readers(analysis.graph)
     nearest_inputs = _NearestInputs(analysis)
     for node in analysis.graph.nodes:
-        readers = consumers[node.name]
-        if not readers or len(node.output_shape) <= 2:
+        readers = all_readers.get(node.name, [])
+        if not readers or not node.has_positions:
             continue
         for axis, n, unread, real_size in _unread_by_all(node, readers):
             sides = _sides(unread, real_size)
@@ -132,19 +162,20 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
 
 @rule("gaps", "a stride larger than the window: pixels between windows are skipped")
 def gaps(analysis: Analysis) -> Iterator[Finding]:
-    consumers = analysis.graph.consumers()
-    sources = {n.name: n for n in analysis.graph.nodes}
-    for node in analysis.graph.nodes:
+    graph = analysis.graph
+    all_readers = pixel_readers(graph)
+    for node in graph.nodes:
         windows = node.windows
         if not windows or not node.inputs:
             continue
+        source = graph[graph.position_source(node.inputs[0])]
+        readers = all_readers.get(source.name, [])
         for axis, window in enumerate(windows):
             if not window.has_gaps:
                 continue
-            source = sources[node.inputs[0]]
-            siblings = [r for r in consumers[source.name] if r is not node]
+            siblings = [r for r in readers if r is not node]
             covered = bool(siblings) and not any(
-                a == axis for a, _, _, _ in _unread_by_all(source, consumers[source.name])
+                a == axis for a, _, _, _ in _unread_by_all(source, readers)
             )
             yield Finding(
                 "gaps",
@@ -160,14 +191,22 @@ def gaps(analysis: Analysis) -> Iterator[Finding]:
 
 @rule("collapse", "a spatial size that reaches 1 before the network's end")
 def collapse(analysis: Analysis) -> Iterator[Finding]:
-    head = head_node(analysis.graph)
-    names = [n.name for n in analysis.graph.nodes]
-    last = names.index(head.name)
-    for node in analysis.graph.nodes[1 : last + 1]:
-        spatial = node.spatial_shape
-        if node.op in GLOBAL_OPS or len(node.output_shape) <= 2 or not spatial:
+    """Judged on the path that carries the spatial map to the head: tensors that still
+    hold the spatial axes (the layout says which: tokens before a class token joins them
+    do, a flattened vector does not) and whose local field is not global (a squeeze-
+    and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate)."""
+    graph = analysis.graph
+    head = head_node(graph)
+    local = analysis.field_result.local
+    names = [n.name for n in graph.nodes]
+    for node in graph.nodes[1 : names.index(head.name) + 1]:
+        if node is head or node.op in GLOBAL_OPS or not node.has_positions:
             continue
-        if min(spatial) <= 1 and node is not head:
+        fields = local.get(node.name, ())
+        spatial = node.spatial_shape
+        if not spatial or not fields or all(f.is_global for f in fields):
+            continue
+        if min(spatial) <= 1:
             yield Finding(
                 "collapse",
                 Severity.warning,
