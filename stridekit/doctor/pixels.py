@@ -10,7 +10,7 @@ from stridekit.doctor.registry import rule
 from stridekit.errors import StrideError
 from stridekit.geometry import SizeSet, Window
 from stridekit.graph import GLOBAL_OPS, Graph, Node
-from stridekit.passes import head_node, model_valid_sizes
+from stridekit.passes import model_valid_sizes
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -189,31 +189,62 @@ def gaps(analysis: Analysis) -> Iterator[Finding]:
             )
 
 
-@rule("collapse", "a spatial size that reaches 1 before the network's end")
+def _live(graph: Graph) -> set[str]:
+    """The nodes the output depends on (not the slices a phase concat no longer reads)."""
+    live, stack = set(), [graph.output.name]
+    while stack:
+        name = stack.pop()
+        if name not in live:
+            live.add(name)
+            stack.extend(graph[name].inputs)
+    return live
+
+
+def _later_spatial_op(node: Node, consumers: dict[str, list[Node]], live: set[str]) -> Node | None:
+    """The first op after ``node`` (before any global op) that acts on its spatial axes:
+    a window or a resample, i.e. a layer that still treats it as a map."""
+    queue, seen = list(consumers[node.name]), set()
+    while queue:
+        later = queue.pop(0)
+        if later.name in seen or later.name not in live or later.op in GLOBAL_OPS:
+            continue
+        seen.add(later.name)
+        if later.axes is not None:
+            return later
+        queue.extend(consumers[later.name])
+    return None
+
+
+@rule("collapse", "a spatial size that reaches 1 while later layers still work on the map")
 def collapse(analysis: Analysis) -> Iterator[Finding]:
     """Judged on the path that carries the spatial map to the head: tensors that still
     hold the spatial axes (the layout says which: tokens before a class token joins them
     do, a flattened vector does not) and whose local field is not global (a squeeze-
-    and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate)."""
+    and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate). The
+    map collapses where it first reaches one pixel on an axis while a later layer (a
+    window or a resample, before the head's global op) still works on it."""
     graph = analysis.graph
-    head = head_node(graph)
+    consumers = graph.consumers()
     local = analysis.field_result.local
-    names = [n.name for n in graph.nodes]
-    for node in graph.nodes[1 : names.index(head.name) + 1]:
-        if node is head or node.op in GLOBAL_OPS or not node.has_positions:
+    live = _live(graph)
+    for node in graph.nodes[1:]:
+        if node.op in GLOBAL_OPS or not node.has_positions or node.name not in live:
             continue
         fields = local.get(node.name, ())
         spatial = node.spatial_shape
-        if not spatial or not fields or all(f.is_global for f in fields):
+        if not spatial or min(spatial) > 1 or not fields or all(f.is_global for f in fields):
             continue
-        if min(spatial) <= 1:
-            yield Finding(
-                "collapse",
-                Severity.warning,
-                node.name,
-                f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
-                "before the head: later layers see no spatial structure",
-                "use a larger input, or remove a stride (or replace it with dilation)",
-                {"shape": list(spatial)},
-            )
-            return
+        later = _later_spatial_op(node, consumers, live)
+        if later is None:
+            continue
+        yield Finding(
+            "collapse",
+            Severity.warning,
+            node.name,
+            f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
+            f"and later layers ({later.name} first) still work on it: they see no spatial "
+            "structure",
+            "use a larger input, or remove a stride (or replace it with dilation)",
+            {"shape": list(spatial), "later": later.name},
+        )
+        return
