@@ -1,8 +1,9 @@
 """`Report`: the doctor's findings for one model, shown grouped by code or one by one.
 
 The table groups the findings of one code and severity on one line (how many, the first
-layers, one fix), so a model with forty strided convolutions gets one ``aliasing`` line,
-not forty; `Report.each` lists every finding with its numbers, and the JSON always does.
+layers, what the rule finds or the one finding's message, one fix), so a model with forty
+strided convolutions gets one ``aliasing`` line, not forty; `Report.each` lists every
+finding with its numbers, and the JSON always does.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from stridekit.doctor.finding import Finding, Severity
+from stridekit.doctor.registry import RULES
 from stridekit.render import Result, table
 
 SHOWN_NODES = 3  # layers named on a grouped line before "+N more"
@@ -35,7 +37,11 @@ class FindingGroup:
 
     def cells(self) -> tuple[str, str, str, str, str, str]:
         first = self.findings[0]
-        example = first.message if len(self.findings) == 1 else f"e.g. {first.message}"
+        rule = RULES.get(self.code)
+        if len(self.findings) == 1 or rule is None:
+            example = first.message if len(self.findings) == 1 else f"e.g. {first.message}"
+        else:
+            example = rule.summary
         return (
             self.severity.value,
             self.code,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from stridekit.doctor import Finding, Report, Severity
+from stridekit.doctor import RULES, Finding, Report, Severity
 
 
 def finding(code: str, node: str, severity: Severity = Severity.info) -> Finding:
@@ -44,7 +44,8 @@ def test_the_table_has_a_line_per_code_and_severity() -> None:
     ]
     aliasing = table[2]
     assert aliasing[3] == "conv0, conv1, conv2, +2 more"  # the first layers
-    assert aliasing[4] == "e.g. aliasing at conv0" and aliasing[5] == "fix conv0"
+    assert aliasing[4] == RULES["aliasing"].summary and aliasing[5] == "fix conv0"
+    assert table[0][4] == "collapse at l4"  # a single finding: its own message
     assert "--all" in text(REPORT)
 
 

@@ -12,27 +12,7 @@ import torchvision
 
 from stridekit.analysis import analyze
 from stridekit.doctor import Report, Severity, doctor
-
-TORCHVISION = torchvision.models.list_models(module=torchvision.models)  # the classifiers
-TIMM = {
-    "se": ["seresnext26d_32x4d", "seresnet50", "mobilenetv3_large_100"],
-    "resnet-d": ["resnet50d", "resnet26d"],
-    "vit": ["vit_small_patch16_224", "deit_small_patch16_224"],
-    "swin": ["swin_tiny_patch4_window7_224", "swinv2_tiny_window8_256"],
-    "convnext": ["convnext_tiny", "convnextv2_tiny"],
-    "regnet": ["regnetx_002", "regnety_008", "regnetz_b16"],
-    "efficientnet": ["efficientnet_b0", "tf_efficientnet_b0", "efficientnetv2_rw_s"],
-    "dpn": ["dpn68", "dpn92"],
-    "csp": ["cspresnet50", "cspdarknet53", "cspresnext50"],
-}
-# the true findings at the published size, and only those
-WARNINGS = {
-    "torchvision:squeezenet1_0": {"dropped-pixels"},
-    "torchvision:squeezenet1_1": {"dropped-pixels"},
-}
-PUBLISHED = [f"torchvision:{name}" for name in TORCHVISION] + [
-    f"timm:{name}" for family in TIMM.values() for name in family
-]
+from tests.doctor.published import PUBLISHED, TORCHVISION, WARNINGS
 
 
 def warning_codes(report: Report) -> set[str]:
