@@ -242,8 +242,7 @@ def collapse(analysis: Analysis) -> Iterator[Finding]:
             Severity.warning,
             node.name,
             f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
-            f"and later layers ({later.name} first) still work on it: they see no spatial "
-            "structure",
+            "before the head: later layers see no spatial structure",
             "use a larger input, or remove a stride (or replace it with dilation)",
             {"shape": list(spatial), "later": later.name},
         )
