@@ -21,7 +21,7 @@ from stridekit.design import Adaptation, Adaptations, ModelSizes, adapt_images, 
 from stridekit.design.plan import Constraints, Layer, Plan, plan
 from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
-from stridekit.doctor import Report, doctor
+from stridekit.doctor import Report, ReportListing, doctor
 from stridekit.errors import StrideError
 from stridekit.experiments.report import Report as SweepReport
 from stridekit.experiments.report import build_report
@@ -50,6 +50,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     Analysis: lambda: analyze(STEM),
     AnalysisView: lambda: analyze(STEM).view(depth=1),
     Report: lambda: doctor(analyze(ENCODER)),
+    ReportListing: lambda: doctor(analyze(ENCODER)).each(),
     SizeSet: lambda: valid_input_sizes([Window(3, 2, padding=(1, 1))] * 5),
     Solutions: lambda: solve_windows(224, 112).first(3),
     ChainSizes: lambda: chain_sizes([Window(3, 2)] * 2, "no-drop", (200, 300), input_size=224),
