@@ -212,6 +212,34 @@ class Graph:
             node = self._index[node.inputs[0]]
         return node.name
 
+    def pixel_readers(self) -> dict[str, list[Node]]:
+        """For each tensor that is the position source of others (`position_source`:
+        activations, norms, channel views of it), the ops that read its pixels: the readers
+        of every tensor of that family that are not themselves position-wise members of it.
+
+        A pre-activation branch (DPN's BN → ReLU → 1x1 stride-2 projection) reads its own
+        copy of the block input; the main path reads the others, so no pixel is lost there.
+
+        >>> g = Graph(input_shape=(1, 3, 8, 8))
+        >>> _ = g.add(Node("act", "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
+        >>> _ = g.add(Node("skip", "conv", ("act",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+        ...                axes=(Window(1, 2),) * 2))
+        >>> _ = g.add(Node("main", "conv", ("input",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+        ...                axes=(Window(3, 2, padding=(1, 1)),) * 2))
+        >>> sorted(n.name for n in g.pixel_readers()["input"])
+        ['main', 'skip']
+        """
+        consumers = self.consumers()
+        family = {node.name: self.position_source(node.name) for node in self.nodes}
+        readers: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            source = family[node.name]
+            found = readers.setdefault(source, [])
+            for reader in consumers[node.name]:
+                if family[reader.name] != source and all(r is not reader for r in found):
+                    found.append(reader)
+        return readers
+
     def get(self, name: str) -> Node | None:
         """The node called ``name``, or None."""
         return self._index.get(name)

@@ -58,36 +58,6 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
             yield axis, n, real, n - lo - hi
 
 
-def pixel_readers(graph: Graph) -> dict[str, list[Node]]:
-    """For each tensor that is the position source of others (`Graph.position_source`:
-    activations, norms, channel views of it), the ops that read its pixels: the readers
-    of every tensor of that family that are not themselves position-wise members of it.
-
-    A pre-activation branch (DPN's BN → ReLU → 1x1 stride-2 projection) reads its own
-    copy of the block input; the main path reads the others, so no pixel is lost there.
-
-    >>> from stridekit.geometry import Window
-    >>> g = Graph(input_shape=(1, 3, 8, 8))
-    >>> _ = g.add(Node("act", "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
-    >>> _ = g.add(Node("skip", "conv", ("act",), ((1, 3, 8, 8),), (1, 3, 4, 4),
-    ...                axes=(Window(1, 2),) * 2))
-    >>> _ = g.add(Node("main", "conv", ("input",), ((1, 3, 8, 8),), (1, 3, 4, 4),
-    ...                axes=(Window(3, 2, padding=(1, 1)),) * 2))
-    >>> sorted(n.name for n in pixel_readers(g)["input"])
-    ['main', 'skip']
-    """
-    consumers = graph.consumers()
-    family: dict[str, str] = {node.name: graph.position_source(node.name) for node in graph.nodes}
-    readers: dict[str, list[Node]] = {}
-    for node in graph.nodes:
-        source = family[node.name]
-        found = readers.setdefault(source, [])
-        for reader in consumers[node.name]:
-            if family[reader.name] != source and all(r is not reader for r in found):
-                found.append(reader)
-    return readers
-
-
 class _NearestInputs:
     """The model input sizes nearest the current one at which nothing is dropped, as a
     clause of a fix; the valid sizes of each axis are computed once per doctor run."""
@@ -122,7 +92,7 @@ class _NearestInputs:
 
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
-    all_readers = pixel_readers(analysis.graph)
+    all_readers = analysis.graph.pixel_readers()
     nearest_inputs = _NearestInputs(analysis)
     for node in analysis.graph.nodes:
         readers = all_readers.get(node.name, [])
@@ -163,7 +133,7 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
 @rule("gaps", "a stride larger than the window: pixels between windows are skipped")
 def gaps(analysis: Analysis) -> Iterator[Finding]:
     graph = analysis.graph
-    all_readers = pixel_readers(graph)
+    all_readers = graph.pixel_readers()
     for node in graph.nodes:
         windows = node.windows
         if not windows or not node.inputs:
