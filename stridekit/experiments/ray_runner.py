@@ -36,6 +36,7 @@ import contextlib
 import logging
 import os
 import queue
+import socket
 import sys
 import threading
 import time
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 
 UPDATE_INTERVAL_S = 0.2  # a worker sends a trial's progress at most this often
 POLL_S = 0.1  # how long the driver waits for any task before it looks again
+CONNECT_TIMEOUT_S = 10.0  # how long the head's port may take to answer
 
 
 @dataclass(frozen=True)
@@ -403,6 +405,8 @@ class RayRunner(Runner):
         if ray.is_initialized():
             return False
         address = self.options.address
+        if address is not None:
+            _check_reachable(address)
         try:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         except (ConnectionError, ValueError) as error:
@@ -442,6 +446,30 @@ class RayRunner(Runner):
                 return None
             self.shared[key] = ray.put(SharedDataset.of(data))
         return self.shared[key]
+
+
+def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail at once when nothing listens at ``HOST:PORT`` (Ray itself retries for minutes);
+    ``auto`` and ``ray://`` addresses are left to Ray.
+
+    >>> _check_reachable("auto")
+    >>> try:
+    ...     _check_reachable("127.0.0.1:1", timeout=1)
+    ... except UsageError as error:
+    ...     print(str(error).partition(";")[0])
+    --address 127.0.0.1:1: nothing answers there (Connection refused)
+    """
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise UsageError(
+            f"--address {address}: nothing answers there ({reason}); is the cluster's head "
+            "node up? (`ray status` on it shows its address)"
+        ) from None
 
 
 def _next_item(ray: Any, generator: Any, key: str) -> tuple[Any, str]:

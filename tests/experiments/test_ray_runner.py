@@ -107,6 +107,21 @@ def test_bad_ray_options_are_one_line_and_exit_2(
     assert not (tmp_path / "fake.db").exists()  # nothing planned, nothing stored
 
 
+def test_an_address_where_nothing_answers_fails_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Port 1 on the loopback: refused at once (Ray itself would retry for minutes)."""
+    missing = ray_cluster.ray_available()
+    if missing is not None:
+        pytest.skip(missing)
+    spec = fake_spec(tmp_path, ["conv"], [0])
+    argv = ["sweep", str(spec), "--backend", "ray", "--address", "127.0.0.1:1"]
+    code, out, err = cli(argv, capsys)
+    assert (code, out) == (2, "")
+    assert "--address 127.0.0.1:1: nothing answers there (Connection refused)" in err
+    assert by_trial(tmp_path / "fake.db")["conv", 0]["status"] == "pending"  # never started
+
+
 def test_a_retry_is_printed_above_the_bars() -> None:
     console = Console(record=True, width=100)
     with SweepProgress(1, {"k": "op=conv seed=0"}, console, enabled=False) as view:
