@@ -25,8 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Ray would otherwise put its node on the machine's network address: stay on loopback
+# Ray would otherwise put its node on the machine's network address: stay on loopback;
+# and a cluster nothing else can reach needs no token (Ray would write one to ~/.ray)
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch

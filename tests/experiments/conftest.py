@@ -43,10 +43,10 @@ def ray_address(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any
     Ray is not installed."""
     from tests.experiments import ray_cluster
 
+    ray_cluster.keep_on_loopback()  # before Ray is imported, where it can be
     missing = ray_cluster.ray_available()
     if missing is not None:
         pytest.skip(missing)
-    ray_cluster.keep_on_loopback()
     # xdist's workers share the run's temporary folder; a lone pytest keeps to its own
     base = tmp_path_factory.getbasetemp()
     folder = base.parent if worker_id != "master" else base

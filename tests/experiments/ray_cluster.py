@@ -8,6 +8,9 @@ Ray normally replaces 127.0.0.1 by the machine's network address, so that other 
 can reach it; ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` is Ray's switch for a cluster of
 one machine, which keeps every address (the head's, the raylet's, the driver's) on the
 loopback interface. The driver (the test process) needs it too, before ``import ray``.
+``RAY_AUTH_MODE=disabled``: recent Rays turn token authentication on by themselves as
+soon as a token file exists in ``~/.ray`` (any local ``ray.init()`` writes one), and a
+cluster only this machine's loopback can reach needs none.
 
 The cluster is stopped by the process that started it: SIGTERM to ``ray start --block``
 (which drains and stops the processes it started), then SIGKILL to whatever of its
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
-LOOPBACK_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+LOOPBACK_ENVIRONMENT = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled"}
 CPUS = 2
 START_TIMEOUT_S = 90.0
 
