@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,onnx,vision,experiments,optuna
+EXTRAS := dev,onnx,vision,experiments,optuna,ray
 
 .PHONY: install demo test lint typecheck pytest bench clean
 
