@@ -51,19 +51,25 @@ def discrete_colours(largest: int) -> list[str]:
     """The colour of each count ``0..largest``: red for 0, then light to dark blue.
 
     >>> discrete_colours(2)
-    ['#F08A8A', '#c6dbef', '#08306b']
+    ['#F08A8A', '#C6DBEF', '#08306B']
     """
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
     blues = colormaps["Blues"]
     steps = [0.25 + 0.75 * k / max(1, largest - 1) for k in range(largest)]
-    return [PALETTE["unread"], *(to_hex(blues(s)) for s in steps)]
+    return [PALETTE["unread"], *(to_hex(blues(s)).upper() for s in steps)]
 
 
 def _jsonable(values: np.ndarray) -> list[Any]:
     whole = np.all(values == np.round(values)) and values.max(initial=0) < 2**53
     return (values.astype(np.int64) if whole else values).tolist()
+
+
+def _number(value: Any) -> int | float:
+    """A count as an int when it is whole (JSON and text show ``3``, not ``3.0``)."""
+    number = float(value)
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
 
 
 @dataclass(frozen=True)
@@ -102,8 +108,8 @@ class CoverageMap(Picture):
             "label": self.label,
             "input_size": list(self.values.shape),
             "values": _jsonable(self.values),
-            "min": _jsonable(self.values.min(keepdims=True))[0],
-            "max": _jsonable(self.values.max(keepdims=True))[0],
+            "min": _number(self.values.min()),
+            "max": _number(self.values.max()),
             "unread": self.unread,
             "colours": self.colours if self.discrete else None,
         }
@@ -115,10 +121,7 @@ class CoverageMap(Picture):
         return data
 
     def summary(self) -> str:
-        low, high = (
-            _jsonable(self.values.min(keepdims=True))[0],
-            _jsonable(self.values.max(keepdims=True))[0],
-        )
+        low, high = _number(self.values.min()), _number(self.values.max())
         text = f"{self.title}: each input pixel is read {low}..{high} times"
         text += f"; {self.unread} never read" if self.unread else "; every pixel is read"
         if self.output_values is not None:

@@ -8,8 +8,6 @@ summary, which is what the CLI prints beside the file it wrote.
 
 from __future__ import annotations
 
-import base64
-import html
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,7 +22,7 @@ from stridekit.viz.files import picture_format, write_atomic
 class Picture(Result):
     """A drawn result: subclasses set `formats` and write `render` and `summary`."""
 
-    formats: ClassVar[tuple[str, ...]] = ("svg", "png")
+    formats: ClassVar[tuple[str, ...]] = ("svg", "png")  # every picture has an SVG form
 
     def render(self, fmt: str) -> bytes:
         """The picture as the bytes of ``fmt`` (one of `formats`)."""
@@ -48,17 +46,18 @@ class Picture(Result):
     def __rich__(self) -> RenderableType:
         return Text(self.summary())
 
-    def _repr_svg_(self) -> str | None:
-        """How Jupyter shows the picture (when it can be an SVG)."""
-        return self.render("svg").decode() if "svg" in self.formats else None
+    def _repr_svg_(self) -> str:
+        """How Jupyter shows the picture."""
+        return self.inline_svg()
+
+    def inline_svg(self) -> str:
+        """The SVG without its XML prologue, to sit inside an HTML page."""
+        svg = self.render("svg").decode()
+        return svg[svg.index("<svg") :]
 
     def _repr_html_(self) -> str:
-        """How Jupyter and HTML reports show the picture."""
-        if "svg" in self.formats:
-            return self.render("svg").decode()
-        data = base64.b64encode(self.render("png")).decode()
-        alt = html.escape(self.summary(), quote=True)
-        return f'<img alt="{alt}" src="data:image/png;base64,{data}"/>'
+        """How Jupyter and HTML reports show the picture: the SVG inline."""
+        return self.inline_svg()
 
 
 class Saved(Result):
