@@ -174,7 +174,7 @@ class FieldOverlay(Picture):
         with style():
             panels = 1 if self.effective is None else 2
             height, width = self.image.shape[:2]
-            side = 4.6
+            side = 3.8
             figure = new_figure((side * panels * max(0.6, width / height) + 0.6, side + 0.6))
             axes = [figure.add_subplot(1, panels, k + 1) for k in range(panels)]
             image_axes = axes[0]
@@ -185,11 +185,12 @@ class FieldOverlay(Picture):
                 f"theoretical field {axes_text(self.size)} on the {self.image_name}"
             )
             if self.effective is not None:
-                heat = axes[1].imshow(
+                from matplotlib.colors import PowerNorm
+
+                heat = axes[1].imshow(  # square root: the faint tails show, zero stays black
                     self.effective / max(float(self.effective.max()), 1e-30),
                     cmap="magma",
-                    vmin=0,
-                    vmax=1,
+                    norm=PowerNorm(0.5, vmin=0, vmax=1),
                 )
                 heat.set_gid("effective")
                 self._box(axes[1], "rf-box-effective")
@@ -197,7 +198,9 @@ class FieldOverlay(Picture):
                     f"effective field: |gradient| (Luo et al. 2016), {MASS:.0%} in "
                     f"{self.effective_side}x{self.effective_side}"
                 )
-                figure.colorbar(heat, ax=axes[1], shrink=0.8, label="relative gradient")
+                figure.colorbar(
+                    heat, ax=axes[1], shrink=0.8, label="relative gradient (square-root scale)"
+                )
             for axis in axes:
                 self._limits(axis)
             figure.suptitle(self.describe(), fontsize=9)
