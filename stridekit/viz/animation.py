@@ -32,6 +32,7 @@ from typing import Any, ClassVar, overload
 from stridekit.errors import SizeError, UnsupportedError, UsageError
 from stridekit.geometry import Window
 from stridekit.geometry.padding import PaddingSpec
+from stridekit.render import Result
 from stridekit.viz.figure import Picture
 from stridekit.viz.op_windows import conv_windows
 
@@ -80,7 +81,7 @@ class Frame:
 
 
 @dataclass(frozen=True)
-class ConvAnimation(Picture):
+class ConvAnimation(Picture, Result):
     """One op (`Window` per axis) over an input of ``sizes``, one frame per output position.
 
     Input coordinates are `Window`'s: real pixels ``0..n−1``, padding before them
@@ -255,15 +256,15 @@ class ConvAnimation(Picture):
 
 def _check_drawable(movie: ConvAnimation) -> None:
     names = AXIS_NAMES[len(movie.sizes)]
-    for name, (first, last), out, n in zip(
-        names, movie.grid, movie.output_sizes, movie.sizes, strict=True
+    for name, (first, last), out, n, window in zip(
+        names, movie.grid, movie.output_sizes, movie.sizes, movie.windows, strict=True
     ):
         cells = max(last - first + 1, out)
         if cells > MAX_CELLS:
             raise SizeError(
                 f"an animation draws every cell: {name} would need {cells} cells (input {n}, "
-                f"output {out}), more than {MAX_CELLS}; animate a smaller input (the "
-                "pattern repeats every stride pixels)"
+                f"output {out}), more than {MAX_CELLS}; animate a smaller input (what the "
+                f"window does repeats every {window.stride} pixels)"
             )
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from stridekit.errors import SizeError, UnsupportedError
 from stridekit.geometry.limits import check_taps
 from stridekit.geometry.padding import PaddingSpec
+from stridekit.render import Result
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.op_windows import conv_windows
@@ -73,7 +74,7 @@ def _number(value: Any) -> int | float:
 
 
 @dataclass(frozen=True)
-class CoverageMap(Picture):
+class CoverageMap(Picture, Result):
     """A heatmap of read counts over the input (``values``), and for a transposed conv over
     its output (``output_values``: inputs writing into each output pixel)."""
 

@@ -89,6 +89,12 @@ def effective_field(
     def keep(module: Any, inputs: Any, output: Any) -> None:
         outputs.append(output)
 
+    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):
+        raise ModelError(
+            f"{analysis.model} has no weights (its tensors are on the meta device); the "
+            "effective field runs the model: build it with weights, or draw the theoretical "
+            "field alone (effective=False, on the command line --no-effective)"
+        )
     parameter = next(iter(model.parameters()), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else None
@@ -98,8 +104,15 @@ def effective_field(
         try:
             x = torch.tensor(image[None], dtype=dtype or torch.float32, device=device)
             x.requires_grad_(True)
-            with torch.enable_grad():
-                model(x)
+            try:
+                with torch.enable_grad():
+                    model(x)
+            except Exception as error:
+                raise ModelError(
+                    f"{analysis.model}: the forward pass on {device} failed "
+                    f"({type(error).__name__}: {error}); the effective field needs a model "
+                    "with real weights (or draw the theoretical field alone)"
+                ) from None
             output = _chosen(outputs, where, analysis)
             value = output[0, :, at[0], at[1]].sum()
             (gradient,) = torch.autograd.grad(value, x)

@@ -28,7 +28,7 @@ import numpy as np
 
 from stridekit.errors import SizeError, UnsupportedError
 from stridekit.layer_record import jsonable
-from stridekit.render import axes_text
+from stridekit.render import Result, axes_text
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.palette import PALETTE
@@ -44,7 +44,7 @@ MASS = 0.95  # the effective field's extent: the square about the centre holding
 
 
 @dataclass(frozen=True)
-class FieldOverlay(Picture):
+class FieldOverlay(Picture, Result):
     """One position's receptive field on an image (rows × columns × 3 bytes), the
     feature map's jump and size, and the effective field (None when not measured)."""
 

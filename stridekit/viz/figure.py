@@ -2,8 +2,8 @@
 
 A picture holds what it draws (its data, `to_dict`) and renders on demand: `render`
 gives the bytes of one format, `save` writes them atomically (`files.write_atomic`), and
-Jupyter calls `_repr_svg_` / `_repr_html_`. Its ``__rich__`` is a one-paragraph
-summary, which is what the CLI prints beside the file it wrote.
+Jupyter calls `_repr_svg_` / `_repr_html_` (the picture itself, inline). Its ``__rich__``
+is a one-paragraph summary, which is what the CLI prints beside the file it wrote.
 """
 
 from __future__ import annotations
@@ -19,10 +19,15 @@ from stridekit.render import Result
 from stridekit.viz.files import picture_format, write_atomic
 
 
-class Picture(Result):
-    """A drawn result: subclasses set `formats` and write `render` and `summary`."""
+class Picture:
+    """What a drawn result adds to `Result`: subclasses (``class X(Picture, Result)``)
+    set `formats` and write `render` and `summary`; JSON and Markdown come from `Result`."""
 
     formats: ClassVar[tuple[str, ...]] = ("svg", "png")  # every picture has an SVG form
+
+    def to_dict(self) -> dict[str, Any]:
+        """What was drawn, JSON-ready."""
+        raise NotImplementedError
 
     def render(self, fmt: str) -> bytes:
         """The picture as the bytes of ``fmt`` (one of `formats`)."""

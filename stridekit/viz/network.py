@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from stridekit.graph import MERGE_OPS
 from stridekit.layer_record import jsonable
-from stridekit.render import axes_text
+from stridekit.render import Result, axes_text
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.palette import PALETTE
@@ -111,7 +111,7 @@ class MergeMark:
 
 
 @dataclass(frozen=True)
-class NetworkStory(Picture):
+class NetworkStory(Picture, Result):
     """The layers drawn, their stages and merges, for one analysed model."""
 
     model: str

@@ -232,3 +232,65 @@ def test_gif_uses_the_palette_exactly() -> None:
     gif = Image.open(io.BytesIO(movie("conv2d_k3_s2_p1").render("gif")))
     used = set(np.unique(np.asarray(gif)).tolist())
     assert used <= set(INDEX.values())
+
+
+PLAYER_HARNESS = r"""
+function element(attributes) {
+  const classes = new Set();
+  return {classes, textContent: "", value: 0, getAttribute: (k) => attributes[k],
+          classList: {add: (c) => classes.add(c), remove: (c) => classes.delete(c)}};
+}
+const frames = __CAPTIONS__.map((caption) => element({"data-caption": caption}));
+const buttons = {prev: element({}), play: element({}), next: element({})};
+const slider = element({}), label = element({});
+const root = {
+  querySelectorAll: () => frames,
+  querySelector: (s) => s === "input" ? slider : s.startsWith(".") ? label
+                        : buttons[s.match(/data-act="(\w+)"/)[1]],
+};
+const document = {currentScript: {parentNode: root}};
+let tick = null;
+function setInterval(f) { tick = f; return 1; }
+function clearInterval() { tick = null; }
+__SCRIPT__
+const shown = () => frames.flatMap((f, i) => f.classes.has(__ON__) ? [i] : []);
+const log = [shown()];
+buttons.next.onclick(); log.push(shown());
+buttons.prev.onclick(); buttons.prev.onclick(); log.push(shown());
+buttons.play.onclick(); tick(); tick(); log.push(shown(), buttons.play.textContent);
+buttons.play.onclick(); log.push(tick === null, buttons.play.textContent);
+slider.value = "2"; slider.oninput(); log.push(shown(), label.textContent);
+console.log(JSON.stringify(log));
+"""
+
+
+def test_the_player_plays_pauses_and_steps() -> None:
+    """The player's script run by node against a stand-in for the page's elements."""
+    import json
+    import shutil
+    import subprocess
+
+    from stridekit.viz.animation_html import SCRIPT
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    m = animate_conv(4, 2)  # 3 frames
+    p = prefix(m)
+    program = (
+        PLAYER_HARNESS.replace("__CAPTIONS__", json.dumps([f.caption for f in m.frames]))
+        .replace("__SCRIPT__", SCRIPT % {"p": p, "interval": 500})
+        .replace("__ON__", json.dumps(f"{p}-on"))
+    )
+    result = subprocess.run([node, "-e", program], capture_output=True, text=True, check=True)
+    assert json.loads(result.stdout) == [
+        [0],
+        [1],
+        [2],  # step, then two steps back: from 0 back to the last frame
+        [1],
+        "pause",  # two ticks of play from the last frame: 0, 1
+        True,
+        "play",  # pause stops the timer
+        [2],
+        "3/3: output 2 reads positions 2..3",  # the slider
+    ]

@@ -15,7 +15,7 @@ from PIL import Image
 from torch import nn
 
 from stridekit.analysis import analyze
-from stridekit.errors import ChoiceError, SizeError, UnsupportedError, UsageError
+from stridekit.errors import ChoiceError, ModelError, SizeError, UnsupportedError, UsageError
 from stridekit.viz import FieldOverlay, draw_field
 from stridekit.viz.sample_image import fit_image
 
@@ -211,6 +211,28 @@ def test_fractional_fields_after_upsampling() -> None:
 def test_bad_requests(layer: str, at: tuple[int, int] | None, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
         draw_field("torchvision:resnet18", (1, 3, 224, 224), layer=layer, at=at)
+
+
+def test_a_model_without_weights_gets_one_line() -> None:
+    with torch.device("meta"):
+        net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3))
+    with pytest.raises(ModelError, match="has no weights"):
+        draw_field(net, (1, 3, 16, 16), layer="1")
+
+
+def test_a_failing_forward_gets_one_line() -> None:
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.device.type != "meta":  # traced on meta alone
+                raise RuntimeError("only traced")
+            return self.conv(x)
+
+    with pytest.raises(ModelError, match=r"forward pass on cpu failed \(RuntimeError: only traced"):
+        draw_field(Broken(), (1, 3, 16, 16), layer="conv")
 
 
 def test_an_input_that_is_not_an_image() -> None:
