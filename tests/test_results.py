@@ -39,6 +39,18 @@ from stridekit.geometry import (
 )
 from stridekit.geometry.solve import ChainSizes, chain_sizes
 from stridekit.render import Result, to_text
+from stridekit.viz import (
+    ConvAnimation,
+    CoverageMap,
+    FieldOverlay,
+    NetworkStory,
+    Picture,
+    Saved,
+    animate_conv,
+    draw_coverage,
+    draw_field,
+    draw_network,
+)
 from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
@@ -79,6 +91,11 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
         failures=[{"trial": "op=spd seed=1", "error": "loss is nan at epoch 2"}],
         best={"metric": "accuracy", "mean": 0.965, "std": 0.007, "label": "op=conv"},
     ),
+    ConvAnimation: lambda: animate_conv((4, 4), 3, padding=1),
+    CoverageMap: lambda: draw_coverage((8, 8), 3, stride=2),
+    FieldOverlay: lambda: draw_field(STEM, layer="maxpool", effective=False),
+    NetworkStory: lambda: draw_network(STEM),
+    Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
 }
 
 
@@ -142,7 +159,9 @@ def test_text_and_html_show_the_same_tables(result: Result) -> None:
     html = result._repr_html_()
     assert html.count("<table>") == len(tables)
     assert html.count("<tr>") == sum(t.row_count + 1 for t in tables)
-    if not tables:
+    if isinstance(result, Picture):  # a picture shows itself (an animation in its player)
+        assert result._repr_svg_().startswith("<svg") and result._repr_svg_() in html
+    elif not tables:
         assert html.startswith("<pre>")
 
 

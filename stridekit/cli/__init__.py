@@ -1,6 +1,18 @@
 """The ``stridekit`` command line: thin commands that parse, call the library, render."""
 
-from stridekit.cli import adapt, analyze, doctor, plan, report, results, shape, sizes, solve, sweep
+from stridekit.cli import (
+    adapt,
+    analyze,
+    doctor,
+    plan,
+    report,
+    results,
+    shape,
+    sizes,
+    solve,
+    sweep,
+    viz,
+)
 from stridekit.cli.app import app, main
 
 __all__ = [
@@ -16,4 +28,5 @@ __all__ = [
     "sizes",
     "solve",
     "sweep",
+    "viz",
 ]
