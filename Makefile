@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,onnx,vision,experiments,optuna,web
+EXTRAS := dev,onnx,vision,experiments,optuna,ray,web
 
-.PHONY: install chromium demo test lint typecheck pytest bench clean
+.PHONY: install chromium demo test lint typecheck pytest bench pictures clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint typecheck pytest
 
 bench: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# the README's pictures under docs/pictures/, drawn by stridekit (the same bytes every run)
+pictures: install
+	PYTHON=$(BIN)/python bash docs/pictures.sh docs/pictures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,7 +16,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from stridekit.errors import ChoiceError, ModelError, UsageError
+from stridekit.errors import ChoiceError, MergeSizeError, ModelError, UsageError
 from stridekit.geometry.limits import check_shape
 from stridekit.graph import Graph
 from stridekit.layer_record import LayerRecord, jsonable, layer_record
@@ -309,7 +309,7 @@ def analyze(
                     f"{model} declares no input size: give one, e.g. (1, 3, 224, 224) "
                     "(on the command line: --input 1x3x224x224)"
                 )
-            analysis = analyze(resolved.module, shape, device=device)
+            analysis = _analyze_module(resolved.module, shape, device, model)
         else:
             analysis = analyze_graph(resolved.to_graph(input_size))
         analysis.model = model
@@ -328,9 +328,22 @@ def analyze(
             f"a torch module ({type(model).__name__}) declares no input size: give one, "
             "e.g. analyze(model, (1, 3, 224, 224))"
         )
-    from stridekit.frontends.torch import trace_torch
+    return _analyze_module(model, tuple(input_size), device, type(model).__name__)
 
-    graph = trace_torch(model, tuple(input_size), device=device)
-    analysis = analyze_graph(graph, type(model).__name__)
-    analysis.declared_params = sum(p.numel() for p in model.parameters())
-    return analysis
+
+def _analyze_module(module: Any, shape: tuple[int, ...], device: str, label: str) -> Analysis:
+    """Trace and analyse a torch module. When the forward fails in a merge of branches of
+    unequal sizes, the `MergeSizeError` is answered from a nearby size that runs
+    (`stridekit.size_failure`): the merge, the valid sizes, the nearest ones."""
+    from stridekit.frontends.torch import trace_torch
+    from stridekit.size_failure import explain_size_failure
+
+    def run(size: tuple[int, ...]) -> Analysis:
+        analysis = analyze_graph(trace_torch(module, size, device=device), label)
+        analysis.declared_params = sum(p.numel() for p in module.parameters())
+        return analysis
+
+    try:
+        return run(shape)
+    except MergeSizeError as error:
+        raise explain_size_failure(error, label, run) from None

@@ -42,6 +42,32 @@ class ModelError(StrideError):
     """A model, a model reference or a model file cannot be loaded or traced."""
 
 
+class MergeSizeError(ModelError):
+    """A traced forward failed where branches of unequal spatial sizes meet: a U-Net's
+    skip concatenation (or a residual add) at an input size its strides cannot
+    reproduce. ``module`` is where it failed, ``op`` the framework op, ``sizes`` each
+    branch's spatial sizes and ``input_shape`` the input asked for; ``explanation`` is
+    what `stridekit.analysis.analyze` learnt from a nearby size that runs (the failing
+    merge, the valid sizes), when it found one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        module: str,
+        op: str,
+        sizes: tuple[tuple[int, ...], ...],
+        input_shape: tuple[int, ...],
+        explanation: object = None,
+    ):
+        super().__init__(message)
+        self.module = module
+        self.op = op
+        self.sizes = sizes
+        self.input_shape = input_shape
+        self.explanation = explanation
+
+
 class UsageError(StrideError):
     """A value given to a command or a function is malformed or not one it accepts
     (``--input 3x224``, a negative depth, a layer with no stride to remove)."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from stridekit.errors import ModelError
 from stridekit.geometry import Resample, Window
+from stridekit.lowering.views import chain_slices, phase_windows
 
 OP_KINDS: tuple[str, ...] = (
     "input",
@@ -146,7 +147,9 @@ class Graph:
 
         An add or mul of tensors that all come position by position from one tensor (SiLU
         written as ``x * sigmoid(x)``) merges nothing: it is recorded as elementwise, so
-        every frontend counts it alike.
+        every frontend counts it alike. So is a concat of the strided-slice phases of one
+        tensor that read each of its pixels once: space-to-depth of that tensor
+        (`stridekit.lowering.views.phase_windows`), not a merge of shifted grids.
         """
         if node.name in self._index:
             raise ModelError(f"duplicate node name {node.name!r}")
@@ -156,9 +159,43 @@ class Graph:
         arithmetic = node.op in ("add", "mul")
         if arithmetic and len({self.position_source(n) for n in node.inputs}) == 1:
             node.op = "elementwise"
+        if node.op == "concat":
+            self._read_phases_as_space_to_depth(node)
         self.nodes.append(node)
         self._index[node.name] = node
         return node
+
+    def _read_phases_as_space_to_depth(self, node: Node) -> None:
+        sources, phases = set(), []
+        for name in node.inputs:
+            found = self._sliced_from(name)
+            if found is None:
+                return
+            sources.add(found[0])
+            phases.append(found[1])
+        windows = phase_windows(phases)
+        if windows is None or len(sources) != 1:
+            return
+        (source,) = sources
+        node.op, node.axes = "pixel_unshuffle", windows
+        node.inputs, node.input_shapes = (source,), (self._index[source].output_shape,)
+        node.attributes["phases"] = len(phases)
+
+    def _sliced_from(self, name: str) -> tuple[str, tuple[Resample, ...]] | None:
+        """The tensor ``name`` was cut from by strided slices, and the slicing per axis."""
+        chains: list[list[Resample]] = []
+        node = self._index[name]
+        while node.op == "slice" and len(node.inputs) == 1 and node.axes:
+            chains.insert(0, [a for a in node.axes if isinstance(a, Resample)])
+            if len(chains[0]) != len(node.axes):
+                return None
+            node = self._index[node.inputs[0]]
+        if not chains or len({len(c) for c in chains}) != 1:
+            return None
+        maps = [chain_slices([c[axis] for c in chains]) for axis in range(len(chains[0]))]
+        if any(m is None for m in maps):
+            return None
+        return node.name, tuple(m for m in maps if m is not None)
 
     def position_source(self, name: str) -> str:
         """The tensor ``name`` comes from position by position: back through elementwise
@@ -174,6 +211,34 @@ class Graph:
         while node.op == "elementwise" and len(node.inputs) == 1 and node.axes is None:
             node = self._index[node.inputs[0]]
         return node.name
+
+    def pixel_readers(self) -> dict[str, list[Node]]:
+        """For each tensor that is the position source of others (`position_source`:
+        activations, norms, channel views of it), the ops that read its pixels: the readers
+        of every tensor of that family that are not themselves position-wise members of it.
+
+        A pre-activation branch (DPN's BN → ReLU → 1x1 stride-2 projection) reads its own
+        copy of the block input; the main path reads the others, so no pixel is lost there.
+
+        >>> g = Graph(input_shape=(1, 3, 8, 8))
+        >>> _ = g.add(Node("act", "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
+        >>> _ = g.add(Node("skip", "conv", ("act",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+        ...                axes=(Window(1, 2),) * 2))
+        >>> _ = g.add(Node("main", "conv", ("input",), ((1, 3, 8, 8),), (1, 3, 4, 4),
+        ...                axes=(Window(3, 2, padding=(1, 1)),) * 2))
+        >>> sorted(n.name for n in g.pixel_readers()["input"])
+        ['main', 'skip']
+        """
+        consumers = self.consumers()
+        family = {node.name: self.position_source(node.name) for node in self.nodes}
+        readers: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            source = family[node.name]
+            found = readers.setdefault(source, [])
+            for reader in consumers[node.name]:
+                if family[reader.name] != source and all(r is not reader for r in found):
+                    found.append(reader)
+        return readers
 
     def get(self, name: str) -> Node | None:
         """The node called ``name``, or None."""

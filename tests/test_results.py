@@ -21,7 +21,7 @@ from stridekit.design import Adaptation, Adaptations, ModelSizes, adapt_images, 
 from stridekit.design.plan import Constraints, Layer, Plan, plan
 from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
-from stridekit.doctor import Report, doctor
+from stridekit.doctor import Report, ReportListing, doctor
 from stridekit.errors import StrideError
 from stridekit.experiments.report import Report as SweepReport
 from stridekit.experiments.report import build_report
@@ -39,6 +39,18 @@ from stridekit.geometry import (
 )
 from stridekit.geometry.solve import ChainSizes, chain_sizes
 from stridekit.render import Result, to_text
+from stridekit.viz import (
+    ConvAnimation,
+    CoverageMap,
+    FieldOverlay,
+    NetworkStory,
+    Picture,
+    Saved,
+    animate_conv,
+    draw_coverage,
+    draw_field,
+    draw_network,
+)
 from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
 
@@ -51,6 +63,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     Analysis: lambda: analyze(STEM),
     AnalysisView: lambda: analyze(STEM).view(depth=1),
     Report: lambda: doctor(analyze(ENCODER)),
+    ReportListing: lambda: doctor(analyze(ENCODER)).each(),
     SizeSet: lambda: valid_input_sizes([Window(3, 2, padding=(1, 1))] * 5),
     Solutions: lambda: solve_windows(224, 112).first(3),
     ChainSizes: lambda: chain_sizes([Window(3, 2)] * 2, "no-drop", (200, 300), input_size=224),
@@ -80,6 +93,11 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
         failures=[{"trial": "op=spd seed=1", "error": "loss is nan at epoch 2"}],
         best={"metric": "accuracy", "mean": 0.965, "std": 0.007, "label": "op=conv"},
     ),
+    ConvAnimation: lambda: animate_conv((4, 4), 3, padding=1),
+    CoverageMap: lambda: draw_coverage((8, 8), 3, stride=2),
+    FieldOverlay: lambda: draw_field(STEM, layer="maxpool", effective=False),
+    NetworkStory: lambda: draw_network(STEM),
+    Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
 }
 
 
@@ -143,7 +161,9 @@ def test_text_and_html_show_the_same_tables(result: Result) -> None:
     html = result._repr_html_()
     assert html.count("<table>") == len(tables)
     assert html.count("<tr>") == sum(t.row_count + 1 for t in tables)
-    if not tables:
+    if isinstance(result, Picture):  # a picture shows itself (an animation in its player)
+        assert result._repr_svg_().startswith("<svg") and result._repr_svg_() in html
+    elif not tables:
         assert html.startswith("<pre>")
 
 

@@ -12,6 +12,7 @@ from stridekit.cli import (
     sizes,
     solve,
     sweep,
+    viz,
 )
 from stridekit.cli.app import app, main
 
@@ -29,4 +30,5 @@ __all__ = [
     "sizes",
     "solve",
     "sweep",
+    "viz",
 ]

@@ -9,6 +9,8 @@ from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
 from stridekit.cli.parsing import parse_input_shape
 from stridekit.doctor import doctor
+from stridekit.doctor.size_mismatch import size_mismatch_report
+from stridekit.errors import MergeSizeError
 
 
 @app.command("doctor")
@@ -18,14 +20,22 @@ def doctor_command(
     select: list[str] = typer.Option(None, "--select", help="Only these rule codes."),
     ignore: list[str] = typer.Option(None, "--ignore", help="Skip these rule codes."),
     device: str = typer.Option("meta", "--device", help="meta or cpu."),
+    each: bool = typer.Option(
+        False, "--all", help="List each finding (the table groups them by code)."
+    ),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
 ) -> None:
     """Find what the strides of a model break, with the numbers and a fix.
 
-    Exit status: 0 no warnings or errors, 1 findings at warning or above, 2 usage error.
+    Exit status: 0 no warnings or errors, 1 findings at warning or above (or a model
+    that cannot run at the size asked: a size-mismatch error), 2 usage error.
     Example: stridekit doctor torchvision:resnet50 --input 1x3x224x224
     """
-    analysis = run_analysis(model, parse_input_shape(input_shape), device=device)
-    report = doctor(analysis, select or None, ignore or None)
-    emit(report, fmt)
+    try:
+        analysis = run_analysis(model, parse_input_shape(input_shape), device=device)
+    except MergeSizeError as error:
+        report = size_mismatch_report(error, model)
+    else:
+        report = doctor(analysis, select or None, ignore or None)
+    emit(report.each() if each else report, fmt)
     raise typer.Exit(report.exit_code)

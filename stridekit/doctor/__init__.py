@@ -14,61 +14,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-from rich.console import RenderableType
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from stridekit.doctor import artifacts, merges, pixels
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import RULES, Rule
+from stridekit.doctor.report import Report, ReportListing
 from stridekit.errors import ChoiceError
-from stridekit.render import Result, table
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
 
-__all__ = ["RULES", "Finding", "Report", "Rule", "Severity", "doctor", "merge_axes"]
+__all__ = [
+    "RULES",
+    "Finding",
+    "Report",
+    "ReportListing",
+    "Rule",
+    "Severity",
+    "doctor",
+    "merge_axes",
+]
 _RULE_MODULES = (artifacts, merges, pixels)
-
-
-@dataclass(frozen=True)
-class Report(Result):
-    """All findings for one analysis, most severe first, with the model they are about."""
-
-    findings: tuple[Finding, ...]
-    model: str = "model"
-    input_shape: tuple[int, ...] = ()
-
-    @property
-    def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
-
-    @property
-    def exit_code(self) -> int:
-        """0: nothing at warning or above; 1: warnings or errors."""
-        worst = self.worst
-        return 1 if worst is not None and worst.rank >= Severity.warning.rank else 0
-
-    def to_dict(self) -> dict[str, Any]:
-        counts = {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
-        return {
-            "model": self.model,
-            "input_shape": list(self.input_shape),
-            "findings": [f.to_dict() for f in self.findings],
-            "counts": counts,
-        }
-
-    def __rich__(self) -> RenderableType:
-        if not self.findings:
-            return Text(f"{self.model}: no findings")
-        return table(
-            f"{self.model}: {len(self.findings)} findings",
-            ("severity", "code", "node", "message", "fix"),
-            ((f.severity.value, f.code, f.node, f.message, f.fix) for f in self.findings),
-            overflow="fold",
-        )
 
 
 def _codes(codes: Iterable[str] | None, option: str) -> set[str] | None:

@@ -3,29 +3,92 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.geometry import same_padding
+from stridekit.graph import Graph, Node
+from stridekit.render import axes_text
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
 
 
+def split_point(graph: Graph, merge: str) -> Node:
+    """The latest tensor every branch of ``merge`` comes from: where the branches split.
+
+    >>> g = Graph(input_shape=(1, 3, 8, 8))
+    >>> for name in ("a", "b"):
+    ...     _ = g.add(Node(name, "elementwise", ("input",), ((1, 3, 8, 8),), (1, 3, 8, 8)))
+    >>> _ = g.add(Node("sum", "add", ("a", "b"), ((1, 3, 8, 8),) * 2, (1, 3, 8, 8)))
+    >>> split_point(g, "sum").name
+    'input'
+    """
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    common: set[str] | None = None
+    for branch in graph[merge].inputs:
+        seen, stack = set(), [branch]
+        while stack:
+            name = stack.pop()
+            if name not in seen:
+                seen.add(name)
+                stack.extend(graph[name].inputs)
+        common = seen if common is None else common & seen
+    return graph[max(common or {"input"}, key=order.__getitem__)]
+
+
+def _grid(analysis: Analysis, node: Node) -> tuple[Fraction, ...]:
+    """The pixel size (the jump, in input pixels) of each axis of a tensor's grid."""
+    fields = analysis.field_result.local.get(node.name) or analysis.field_result.fields[node.name]
+    return tuple(f.jump for f in fields)
+
+
 @rule("misaligned-merge", "branches merged with receptive-field centres that differ")
 def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
+    """The severity follows the consequence. Padding shifts a branch by whole pixels of
+    the grid it pads, so a padding mismatch (the TF-SAME trap, or padding that depends on
+    the input size) leaves the branches at least one pixel of the grid they split from
+    apart: a warning. An offset below one such pixel comes from kernel parity alone (a
+    2x2 average pool is centred half a pixel off: ResNet-D's shortcut), the same at
+    every input size, and a model trained from scratch learns around it: info."""
+    graph = analysis.graph
     for name, offsets in analysis.field_result.misalignment.items():
         shown = ", ".join(str(o) for o in offsets)
+        split = split_point(graph, name)
+        grid = _grid(analysis, split)
+        pixels = [o / g if g else o for o, g in zip(offsets, grid, strict=False)]
+        subpixel = all(abs(p) < 1 for p in pixels)
+        where = f"the branches merged at {name} are centred {shown} input pixels apart (per axis)"
+        in_grid = ", ".join(str(p) for p in pixels)
+        data = {
+            "offset": [str(o) for o in offsets],
+            "split": split.name,
+            "grid": [str(g) for g in grid],
+            "grid_offset": [str(p) for p in pixels],
+        }
+        if subpixel:
+            yield Finding(
+                "misaligned-merge",
+                Severity.info,
+                name,
+                f"{where}: {in_grid} of a pixel of the grid they split from at {split.name} "
+                f"(stride {axes_text(grid)}), a constant sub-pixel offset from an even kernel",
+                "nothing to change for a model trained from scratch; weights ported from "
+                "another framework must keep the same pooling and padding",
+                data,
+            )
+            continue
         yield Finding(
             "misaligned-merge",
             Severity.warning,
             name,
-            f"the branches merged at {name} are centred {shown} input pixels apart "
-            "(per axis): the same output position looks at different places",
+            f"{where}: {in_grid} pixels of the grid they split from at {split.name}; the "
+            "same output position looks at different places",
             "pad the branches alike (e.g. PyTorch's symmetric padding on both, or TF SAME on "
             "both), or crop the shifted branch by the offset",
-            {"offset": [str(o) for o in offsets]},
+            data,
         )
     for name, why in analysis.field_result.unmergeable.items():
         yield Finding(

@@ -9,8 +9,8 @@ from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.errors import StrideError
 from stridekit.geometry import SizeSet, Window
-from stridekit.graph import GLOBAL_OPS, Node
-from stridekit.passes import head_node, model_valid_sizes
+from stridekit.graph import GLOBAL_OPS, Graph, Node
+from stridekit.passes import model_valid_sizes
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -92,11 +92,11 @@ class _NearestInputs:
 
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
-    consumers = analysis.graph.consumers()
+    all_readers = analysis.graph.pixel_readers()
     nearest_inputs = _NearestInputs(analysis)
     for node in analysis.graph.nodes:
-        readers = consumers[node.name]
-        if not readers or len(node.output_shape) <= 2:
+        readers = all_readers.get(node.name, [])
+        if not readers or not node.has_positions:
             continue
         for axis, n, unread, real_size in _unread_by_all(node, readers):
             sides = _sides(unread, real_size)
@@ -132,19 +132,20 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
 
 @rule("gaps", "a stride larger than the window: pixels between windows are skipped")
 def gaps(analysis: Analysis) -> Iterator[Finding]:
-    consumers = analysis.graph.consumers()
-    sources = {n.name: n for n in analysis.graph.nodes}
-    for node in analysis.graph.nodes:
+    graph = analysis.graph
+    all_readers = graph.pixel_readers()
+    for node in graph.nodes:
         windows = node.windows
         if not windows or not node.inputs:
             continue
+        source = graph[graph.position_source(node.inputs[0])]
+        readers = all_readers.get(source.name, [])
         for axis, window in enumerate(windows):
             if not window.has_gaps:
                 continue
-            source = sources[node.inputs[0]]
-            siblings = [r for r in consumers[source.name] if r is not node]
+            siblings = [r for r in readers if r is not node]
             covered = bool(siblings) and not any(
-                a == axis for a, _, _, _ in _unread_by_all(source, consumers[source.name])
+                a == axis for a, _, _, _ in _unread_by_all(source, readers)
             )
             yield Finding(
                 "gaps",
@@ -158,23 +159,61 @@ def gaps(analysis: Analysis) -> Iterator[Finding]:
             )
 
 
-@rule("collapse", "a spatial size that reaches 1 before the network's end")
-def collapse(analysis: Analysis) -> Iterator[Finding]:
-    head = head_node(analysis.graph)
-    names = [n.name for n in analysis.graph.nodes]
-    last = names.index(head.name)
-    for node in analysis.graph.nodes[1 : last + 1]:
-        spatial = node.spatial_shape
-        if node.op in GLOBAL_OPS or len(node.output_shape) <= 2 or not spatial:
+def _live(graph: Graph) -> set[str]:
+    """The nodes the output depends on (not the slices a phase concat no longer reads)."""
+    live, stack = set(), [graph.output.name]
+    while stack:
+        name = stack.pop()
+        if name not in live:
+            live.add(name)
+            stack.extend(graph[name].inputs)
+    return live
+
+
+def _later_spatial_op(node: Node, consumers: dict[str, list[Node]], live: set[str]) -> Node | None:
+    """The first op after ``node`` (before any global op) that acts on its spatial axes:
+    a window or a resample, i.e. a layer that still treats it as a map."""
+    queue, seen = list(consumers[node.name]), set()
+    while queue:
+        later = queue.pop(0)
+        if later.name in seen or later.name not in live or later.op in GLOBAL_OPS:
             continue
-        if min(spatial) <= 1 and node is not head:
-            yield Finding(
-                "collapse",
-                Severity.warning,
-                node.name,
-                f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
-                "before the head: later layers see no spatial structure",
-                "use a larger input, or remove a stride (or replace it with dilation)",
-                {"shape": list(spatial)},
-            )
-            return
+        seen.add(later.name)
+        if later.axes is not None:
+            return later
+        queue.extend(consumers[later.name])
+    return None
+
+
+@rule("collapse", "a spatial size that reaches 1 while later layers still work on the map")
+def collapse(analysis: Analysis) -> Iterator[Finding]:
+    """Judged on the path that carries the spatial map to the head: tensors that still
+    hold the spatial axes (the layout says which: tokens before a class token joins them
+    do, a flattened vector does not) and whose local field is not global (a squeeze-
+    and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate). The
+    map collapses where it first reaches one pixel on an axis while a later layer (a
+    window or a resample, before the head's global op) still works on it."""
+    graph = analysis.graph
+    consumers = graph.consumers()
+    local = analysis.field_result.local
+    live = _live(graph)
+    for node in graph.nodes[1:]:
+        if node.op in GLOBAL_OPS or not node.has_positions or node.name not in live:
+            continue
+        fields = local.get(node.name, ())
+        spatial = node.spatial_shape
+        if not spatial or min(spatial) > 1 or not fields or all(f.is_global for f in fields):
+            continue
+        later = _later_spatial_op(node, consumers, live)
+        if later is None:
+            continue
+        yield Finding(
+            "collapse",
+            Severity.warning,
+            node.name,
+            f"the feature map collapses to {'x'.join(map(str, spatial))} at {node.name}, "
+            "before the head: later layers see no spatial structure",
+            "use a larger input, or remove a stride (or replace it with dilation)",
+            {"shape": list(spatial), "later": later.name},
+        )
+        return

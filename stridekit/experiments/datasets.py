@@ -49,7 +49,7 @@ from stridekit.errors import DatasetError, SweepSpecError
 from stridekit.experiments.spec import DatasetConfig, Scalar, _suggest
 
 __all__ = ["DATASETS", "DataInfo", "Dataset", "DatasetSource", "Split", "dataset_info"]
-__all__ += ["load_dataset"]
+__all__ += ["load_dataset", "provide_dataset"]
 
 
 @dataclass(frozen=True)
@@ -173,8 +173,38 @@ def dataset_info(config: DatasetConfig) -> DataInfo:
 
 def load_dataset(config: DatasetConfig, input_size: int | None = None) -> Dataset:
     """The dataset in memory: subsets taken, images resized to ``input_size`` (square)
-    and normalised. The last two datasets loaded are kept, so a sweep reads each once."""
-    return _load(config.model_dump_json(), input_size)
+    and normalised. The last two datasets loaded are kept, so a sweep reads each once;
+    one handed over by `provide_dataset` is returned as it was given."""
+    key = (config.model_dump_json(), input_size)
+    given = _PROVIDED.get(key)
+    return given if given is not None else _load(*key)
+
+
+_PROVIDED: dict[tuple[str, int | None], Dataset] = {}
+_PROVIDED_KEPT = 2
+
+
+def provide_dataset(config: DatasetConfig, input_size: int | None, dataset: Dataset) -> None:
+    """Have `load_dataset` return ``dataset`` for this config and input size.
+
+    What a worker does with the data its driver shared (the Ray backend puts each
+    in-memory dataset in the object store once, and workers read it there without a
+    copy). The last two provided are kept.
+
+    >>> import dataclasses
+    >>> config = DatasetConfig(name="synthetic-detail", options={"n_train": 8, "n_test": 4})
+    >>> shared = dataclasses.replace(load_dataset(config))  # as a worker rebuilds it
+    >>> load_dataset(config) is shared
+    False
+    >>> provide_dataset(config, None, shared)
+    >>> load_dataset(config) is shared
+    True
+    """
+    key = (config.model_dump_json(), input_size)
+    _PROVIDED.pop(key, None)
+    _PROVIDED[key] = dataset
+    while len(_PROVIDED) > _PROVIDED_KEPT:
+        del _PROVIDED[next(iter(_PROVIDED))]
 
 
 @functools.lru_cache(maxsize=2)

@@ -32,7 +32,13 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from stridekit.experiments.runner import RunnerEvent, TrialOutcome, TrialStarted, TrialUpdate
+from stridekit.experiments.runner import (
+    RunnerEvent,
+    TrialOutcome,
+    TrialRetried,
+    TrialStarted,
+    TrialUpdate,
+)
 
 
 class SweepProgress:
@@ -87,8 +93,18 @@ class SweepProgress:
         self.progress.update(self.sweep, total=(task.total or 0) + 1)
 
     def handle(self, event: RunnerEvent) -> None:
-        """Show a trial starting or moving on (events of finished trials are ignored)."""
+        """Show a trial starting, moving on, or started again after its worker died
+        (printed above the bars); events of finished trials are ignored."""
         if event.key in self.closed:
+            return
+        if isinstance(event, TrialRetried):
+            self.console.print(
+                f"retrying {self.label(event.key)} (attempt {event.attempt} of "
+                f"{event.attempts}): {event.reason}",
+                markup=False,
+            )
+            if event.key in self.running:
+                self.progress.update(self.running[event.key], completed=0, status="restarting")
             return
         if isinstance(event, TrialStarted):
             if event.key not in self.running:

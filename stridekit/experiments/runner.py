@@ -10,8 +10,8 @@ sweep goes on. The driver, not the runner, writes the store.
 - `LocalRunner`: one trial after another in this process.
 - `ProcessRunner`: ``workers`` processes (spawned, so no forked torch state), each with its
   share of the CPU threads; progress events come back over a queue.
-
-A later backend (Ray) implements the same `Runner.run`.
+- `stridekit.experiments.ray_runner.RayRunner`: Ray tasks on a cluster (the ``ray`` extra),
+  a trial whose worker dies started again (`TrialRetried`).
 
 >>> def square(config, seed, *, device=None, progress=None, should_stop=None):
 ...     return TrialResult({"value": config["x"] ** 2 + seed}, {}, {}, {})
@@ -31,7 +31,7 @@ import sys
 import time
 import traceback
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -108,7 +108,18 @@ class TrialUpdate:
     progress: Any
 
 
-RunnerEvent = TrialStarted | TrialUpdate
+@dataclass(frozen=True)
+class TrialRetried:
+    """A trial whose worker died (killed, out of memory, its node lost) is started again:
+    ``attempt`` of at most ``attempts``, and why the last one ended."""
+
+    key: str
+    attempt: int
+    attempts: int
+    reason: str
+
+
+RunnerEvent = TrialStarted | TrialUpdate | TrialRetried
 EventHandler = Callable[[RunnerEvent], None]
 
 
@@ -169,8 +180,10 @@ class Runner(ABC):
     @abstractmethod
     def run(
         self, tasks: Iterator[TrialTask], on_event: EventHandler = _ignore
-    ) -> Iterator[TrialOutcome]:
-        """Run the tasks (pulled lazily), yield each outcome as it finishes."""
+    ) -> Generator[TrialOutcome, None, None]:
+        """Run the tasks (pulled lazily), yield each outcome as it finishes. The driver
+        closes the generator when it stops early (Ctrl-C): the runner ends its trials
+        there (the Ray runner cancels the tasks still running)."""
 
     @property
     @abstractmethod
@@ -191,7 +204,7 @@ class LocalRunner(Runner):
 
     def run(
         self, tasks: Iterator[TrialTask], on_event: EventHandler = _ignore
-    ) -> Iterator[TrialOutcome]:
+    ) -> Generator[TrialOutcome, None, None]:
         for task in tasks:
             on_event(TrialStarted(task.key))
             yield execute(task, self.trial_function, on_event, self.device)
@@ -257,7 +270,7 @@ class ProcessRunner(Runner):
 
     def run(
         self, tasks: Iterator[TrialTask], on_event: EventHandler = _ignore
-    ) -> Iterator[TrialOutcome]:
+    ) -> Generator[TrialOutcome, None, None]:
         context = multiprocessing.get_context("spawn")
         events = context.Queue()
         threads = threads_per_worker(self.workers)
@@ -311,14 +324,39 @@ def _drain(events: Any, on_event: EventHandler) -> None:
             return
 
 
+BACKENDS = ("local", "ray")
+
+
 def make_runner(
-    trial_function: TrialFunction, workers: int = 1, device: str | None = None
+    trial_function: TrialFunction,
+    workers: int = 1,
+    device: str | None = None,
+    *,
+    backend: str = "local",
+    ray: Any = None,
 ) -> Runner:
-    """The local runner for one worker, the process runner for more.
+    """The local runner for one worker, the process runner for more; with ``backend="ray"``
+    the Ray runner (``ray`` a `stridekit.experiments.ray_runner.RayOptions`, or None for
+    the defaults).
 
     >>> type(make_runner(print, 1)).__name__, type(make_runner(print, 2)).__name__
     ('LocalRunner', 'ProcessRunner')
+    >>> type(make_runner(print, backend="ray")).__name__
+    'RayRunner'
     """
+    if backend not in BACKENDS:
+        raise UsageError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
+    if backend == "ray":
+        if workers != 1:
+            raise UsageError(
+                f"--workers {workers} counts local processes; with --backend ray give "
+                "--max-concurrent (trials at once on the cluster) instead"
+            )
+        from stridekit.experiments.ray_runner import RayOptions, RayRunner
+
+        return RayRunner(trial_function, ray if ray is not None else RayOptions(), device)
+    if ray is not None:
+        raise UsageError("the Ray options (--address, --cpus-per-trial, ...) need --backend ray")
     if workers == 1:
         return LocalRunner(trial_function, device)
     return ProcessRunner(trial_function, workers, device)

@@ -172,7 +172,18 @@ class MetricsConfig(_Strict):
         return {"names": data} if isinstance(data, list | tuple) else data
 
 
-class TrialConfig(_Strict):
+class _TrialFields(_Strict):
+    """What a trial is: the fields a sweep's base config and each trial share."""
+
+    dataset: DatasetConfig
+    task: Task = "classification"
+    input_size: int | None = Field(default=None, ge=1)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+
+
+class TrialConfig(_TrialFields):
     """One trial's configuration, without its seed: frozen, hashable and JSON-able.
 
     >>> config = TrialConfig(dataset="mnist5k", model={"strides": [2, 2]})
@@ -181,13 +192,6 @@ class TrialConfig(_Strict):
     >>> TrialConfig.model_validate_json(config.to_json()) == config
     True
     """
-
-    dataset: DatasetConfig
-    task: Task = "classification"
-    input_size: int | None = Field(default=None, ge=1)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     def to_json(self) -> str:
         """The canonical JSON (sorted keys, no spaces): equal configs, equal text."""
@@ -269,16 +273,10 @@ SHORTHANDS = {"input": "input_size"} | {
 }
 
 
-class SweepSpec(_Strict):
+class SweepSpec(_TrialFields):
     """A whole sweep: the base trial config, the factors to ``vary``, ``seeds``, ``search``."""
 
     name: str | None = None
-    dataset: DatasetConfig
-    task: Task = "classification"
-    input_size: int | None = Field(default=None, ge=1)
-    model: ModelConfig = Field(default_factory=ModelConfig)
-    training: TrainingConfig = Field(default_factory=TrainingConfig)
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     vary: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: tuple[int, ...] = Field(default=(0,), min_length=1)
     search: SearchConfig = Field(default_factory=SearchConfig)

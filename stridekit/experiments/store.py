@@ -5,8 +5,9 @@ the table's primary key, so no trial can be stored twice. The driver of a sweep 
 writer; every status change is its own transaction, committed before the next step::
 
     pending --start--> running --finish--> done
-                          |  \\--fail----> failed --start (--retry-failed)--> running
-                          \\--(SIGKILL: stays running; the next run re-runs it)
+       ^                  +---fail----> failed --start (--retry-failed)--> running
+       +-----release------+   (Ctrl-C: its run was cancelled)
+                          +---(SIGKILL: stays running; the next run re-runs it)
 
 A SIGKILL at any moment therefore loses at most the trials that were running: finished
 rows are never written again (``finish`` only moves a ``running`` row), and resuming runs
@@ -419,6 +420,28 @@ class Store:
             )
             if cursor.rowcount != 1:
                 raise StoreError(f"trial {key[:12]} is not running in {self.path}")
+
+    def release(self, keys: Iterable[str]) -> int:
+        """Put running trials back to ``pending`` (their runs were cancelled: Ctrl-C), in one
+        transaction; rows no longer running are left alone. Returns how many moved.
+
+        >>> import tempfile, pathlib
+        >>> with Store.open(pathlib.Path(tempfile.mkdtemp()) / "s.db") as store:
+        ...     _ = store.plan([PlannedTrial(k, "c", {}, {}, 0) for k in ("a", "b")])
+        ...     store.start("a"); store.start("b"); store.finish("b", metrics={})
+        ...     store.release(["a", "b"]), [str(r.status) for r in store.trials()]
+        (1, ['pending', 'done'])
+        """
+        chosen = list(keys)
+        if not chosen:
+            return 0
+        with self._transaction() as db:
+            cursor = db.execute(
+                f"UPDATE trials SET status = 'pending' WHERE status = 'running' "
+                f"AND key IN ({','.join('?' * len(chosen))})",
+                chosen,
+            )
+            return int(cursor.rowcount)
 
     # -- reading ---------------------------------------------------------------------
     def trials(

@@ -28,12 +28,13 @@ own transaction.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
@@ -42,11 +43,21 @@ from stridekit.errors import SweepSpecError
 from stridekit.experiments.halving import HalvingRule, rung_values, rungs
 from stridekit.experiments.progress import SweepProgress
 from stridekit.experiments.results import Results, format_value, mean_std
-from stridekit.experiments.runner import TrialFunction, TrialOutcome, TrialTask, make_runner
+from stridekit.experiments.runner import (
+    RunnerEvent,
+    TrialFunction,
+    TrialOutcome,
+    TrialRetried,
+    TrialTask,
+    make_runner,
+)
 from stridekit.experiments.search import Search, choice_config, choice_factors, make_search
 from stridekit.experiments.spec import SweepSpec, TrialConfig
 from stridekit.experiments.store import PlannedTrial, Status, Store, TrialRecord, config_hash
 from stridekit.render import Result, table
+
+if TYPE_CHECKING:
+    from stridekit.experiments.ray_runner import RayOptions
 
 
 def default_store(spec_path: str | Path) -> Path:
@@ -140,6 +151,7 @@ class _Driver:
         self.configs: dict[str, TrialConfig] = {}  # config key → config
         self.choices: dict[str, dict[str, Any]] = {}  # config key → choice
         self.labels: dict[str, str] = {}  # trial key → label
+        self.running: set[str] = set()  # started in the store, no outcome recorded yet
         self.view: SweepProgress | None = None
 
     # -- planning --------------------------------------------------------------------
@@ -169,6 +181,7 @@ class _Driver:
     def task(self, record: TrialRecord) -> TrialTask:
         """Mark the trial running (committed) and hand it out."""
         self.store.start(record.key)
+        self.running.add(record.key)
         return TrialTask(
             record.key,
             self.configs[record.config_key],
@@ -193,6 +206,20 @@ class _Driver:
             peers=rung_values((r.history for r in done), halving.metric, at),
         )
 
+    def handle(self, event: RunnerEvent) -> None:
+        """A runner event: a retried trial is one more attempt in the store; the view
+        shows every event."""
+        if isinstance(event, TrialRetried):
+            self.store.start(event.key)
+        if self.view is not None:
+            self.view.handle(event)
+
+    def release(self) -> int:
+        """The trials started but not finished go back to pending (a cancelled run)."""
+        released = self.store.release(self.running)
+        self.running.clear()
+        return released
+
     def record(self, outcome: TrialOutcome) -> None:
         """Store an outcome (one transaction) and tell the search when a config is whole."""
         if outcome.result is not None:
@@ -212,6 +239,7 @@ class _Driver:
                 timings={"wall": outcome.seconds},
                 history=outcome.history,
             )
+        self.running.discard(outcome.key)
         if self.view is not None:
             self.view.finished(outcome)
         if self.search.adaptive:
@@ -271,17 +299,27 @@ def run_sweep(
     workers: int = 1,
     retry_failed: bool = False,
     device: str | None = None,
+    backend: str = "local",
+    ray: RayOptions | None = None,
     trial_function: TrialFunction | None = None,
     console: Console | None = None,
     show_progress: bool | None = None,
 ) -> SweepSummary:
-    """Run (or resume) the sweep of a spec file; see the module docstring."""
+    """Run (or resume) the sweep of a spec file; see the module docstring.
+
+    ``backend`` ``"local"`` runs trials in this process (``workers`` 1) or in worker
+    processes; ``"ray"`` runs them as Ray tasks as ``ray`` says (`RayOptions`). Ctrl-C
+    (KeyboardInterrupt) cancels the running trials, puts them back to pending, and is
+    raised again.
+    """
     start = time.perf_counter()
     spec = SweepSpec.load(spec_path)
     spec_text = Path(spec_path).read_text()
     name = spec.name or Path(spec_path).stem
     search = make_search(spec)
-    runner = make_runner(trial_function or _default_trial_function(), workers, device)
+    runner = make_runner(
+        trial_function or _default_trial_function(), workers, device, backend=backend, ray=ray
+    )
     console = console or Console(file=sys.stderr, highlight=False)
     with Store.open(store_path or default_store(spec_path)) as store:
         store.claim()  # the one writer
@@ -305,9 +343,20 @@ def run_sweep(
         view = SweepProgress(len(resumed), driver.labels, console, enabled=show_progress)
         driver.view = view
         with view:
-            for outcome in runner.run(tasks, view.handle):
-                driver.record(outcome)
-                ran += 1
+            outcomes = runner.run(tasks, driver.handle)
+            try:
+                with contextlib.closing(outcomes):  # on Ctrl-C: the runner cancels its trials
+                    for outcome in outcomes:
+                        driver.record(outcome)
+                        ran += 1
+            except KeyboardInterrupt:
+                released = driver.release()
+                console.print(
+                    f"interrupted: {released} running trials cancelled and left pending; "
+                    "run the same command again to resume",
+                    markup=False,
+                )
+                raise
         counts = store.counts()
         failures = [
             {"trial": driver.labels.get(r.key, r.key[:12]), "error": r.error or ""}

@@ -186,13 +186,17 @@ def _torchvision(reference: str, name: str, device: str) -> Resolved:
     options: dict[str, Any] = {"weights": None}
     if "weights_backbone" in inspect.signature(builder).parameters:
         options["weights_backbone"] = None  # segmentation and detection: no download either
-    module = _build(reference, lambda: builder(**options), device)
     try:  # the crop (classification) or resize (segmentation) of its weights' preset
         preset = torchvision.models.get_model_weights(name).DEFAULT.transforms()
         crop = getattr(preset, "crop_size", None) or preset.resize_size
         size = (int(crop[0]), int(crop[-1]))
     except Exception:
         size = (224, 224)  # no weights, no preset: ImageNet's crop
+    if builder.__module__.endswith("vision_transformer"):
+        # a ViT's position embedding fixes its input size; torchvision's builder takes it
+        # from the weights (ViT-H/14's published weights are at 518), so do we
+        options["image_size"] = size[0]
+    module = _build(reference, lambda: builder(**options), device)
     return Resolved(reference, "torchvision", module=module, input_shape=(1, 3, *size))
 
 

@@ -40,13 +40,14 @@ import torch
 from torch.nn.modules.module import register_module_forward_pre_hook
 from torch.utils.module_tracker import ModuleTracker
 
-from stridekit.errors import ModelError, StrideError
+from stridekit.errors import MergeSizeError, ModelError, StrideError
 from stridekit.frontends.torch_naming import assign_names, short_name
+from stridekit.frontends.torch_ops import translate
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
 from stridekit.frontends.torch_state import preserved
 from stridekit.geometry import Resample, Sizing
 from stridekit.geometry.layout import axis_sizes, standard
-from stridekit.graph import Graph, Node
+from stridekit.graph import MERGE_OPS, Graph, Node
 from stridekit.lowering import Lowered
 
 __all__ = ["trace_torch", "unhandled_ops"]
@@ -171,7 +172,14 @@ def _trace_once(
         except StrideError:
             raise
         except Exception as error:
-            raise ModelError(_failure(root, tracer, error, target)) from None
+            message = _failure(root, tracer, error, target)
+            merge = _unequal_merge(tracer, error)
+            if merge is not None:
+                module, sizes = merge
+                raise MergeSizeError(
+                    message, module=module, op=str(tracer.current), sizes=sizes, input_shape=shape
+                ) from None
+            raise ModelError(message) from None
     # layers that low-pass before they subsample (BlurPool2d) say so with a class flag
     antialiased = {
         name
@@ -232,6 +240,24 @@ def _follow_shapes(
         axes[axis] = replace(rule, sizing=sizing)
         node.axes = tuple(axes)
     return graph
+
+
+def _unequal_merge(
+    tracer: Tracer, error: Exception
+) -> tuple[str, tuple[tuple[int, ...], ...]] | None:
+    """(module, each branch's spatial sizes) when the forward failed in a merge (what
+    the canonical lowering makes of the call: ``aten.cat`` along channels, ``aten.add``...)
+    whose branches differ in spatial size; None for any other failure."""
+    call = tracer.failed
+    if not isinstance(error, RuntimeError) or call is None:
+        return None
+    if translate(call).kind not in MERGE_OPS:
+        return None
+    sizes = [axis_sizes(info.layout, tracer.spatial) for info in call.activations]
+    known = tuple(s for s in sizes if s is not None)
+    if len(known) < 2 or len(set(known)) == 1:
+        return None
+    return tracer._innermost(), known
 
 
 def _failure(root: str, tracer: Tracer, error: Exception, device: torch.device) -> str:

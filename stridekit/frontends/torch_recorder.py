@@ -145,6 +145,7 @@ class Tracer:
     calls: dict[str, int] = field(default_factory=dict)
     leaves: dict[str, bool] = field(default_factory=dict)
     current: object = None  # the last aten op run, for error messages
+    failed: OpCall | None = None  # the call that raised, as its translation would see it
 
     # --- modules ----------------------------------------------------------------------
 
@@ -207,17 +208,28 @@ class Tracer:
             return [self._info(v, found) for v in value]
         return value
 
-    def record(self, func: Any, args: tuple, kwargs: dict, out: object, flops: int,
-               found: dict[int, Source | None]) -> None:  # fmt: skip
-        """Append the record of an op that read activations (``found``: tensor id → source)."""
+    def _call(self, func: Any, args: tuple, kwargs: dict, shapes: tuple[tuple[int, ...], ...],
+              found: dict[int, Source | None]) -> OpCall:  # fmt: skip
         info = _op_info(func)
         bound = {
             name: self._info(value, found) for name, value in zip(info.names, args, strict=False)
         }
         bound.update({name: self._info(value, found) for name, value in kwargs.items()})
+        return OpCall(info.target, bound, shapes, self.spatial, info.pointwise)
+
+    def fail(self, func: Any, args: tuple, kwargs: dict, found: dict[int, Source | None]) -> None:
+        """Keep the call that raised (its output shaped like its first activation), so the
+        failure can be judged by what the op is (`translate`), not by its message."""
+        first = next(t for v in (*args, *kwargs.values()) for t in _tensors(v) if found[id(t)])
+        self.failed = self._call(func, args, kwargs, (tuple(first.shape),), found)
+
+    def record(self, func: Any, args: tuple, kwargs: dict, out: object, flops: int,
+               found: dict[int, Source | None]) -> None:  # fmt: skip
+        """Append the record of an op that read activations (``found``: tensor id → source)."""
+        info = _op_info(func)
         outputs = _tensors(out)
         shapes = tuple(tuple(t.shape) for t in outputs)
-        call = OpCall(info.target, bound, shapes, self.spatial, info.pointwise)
+        call = self._call(func, args, kwargs, shapes, found)
         geometry = translate(call)
         inputs: dict[int, tuple[int, ...]] = {}
         constants = []
@@ -280,7 +292,7 @@ class Recorder(TorchDispatchMode):
         if func in _METADATA:
             return NotImplemented
         tracer = self.tracer
-        tracer.current = func
+        tracer.current, tracer.failed = func, None
         info = _op_info(func)
         tensors = [t for v in (*args, *kwargs.values()) for t in _tensors(v)]
         found = {id(t): tracer.source(t) for t in tensors}
@@ -301,7 +313,12 @@ class Recorder(TorchDispatchMode):
         shortcut = META_SHORTCUTS.get(func)
         out = shortcut(args, kwargs) if shortcut is not None else NotImplemented
         if out is NotImplemented:
-            out = func(*args, **kwargs)
+            try:
+                out = func(*args, **kwargs)
+            except RuntimeError:
+                if sources:
+                    tracer.fail(func, args, kwargs, found)
+                raise
         flops = int(registry[packet](*args, **kwargs, out_val=out)) if packet in registry else 0
         if not sources or info.target in SHAPE_ONLY:
             tracer.constant(out, tensors, flops)

@@ -10,12 +10,18 @@ depth-to-space (`stridekit.geometry.layout`), or destroy them (a flatten).
 'flatten'
 >>> concat([x, x], (1, 1536, 14, 14), dim=1).kind
 'concat'
+
+A concatenation of the strided-slice phases of one tensor (Swin's patch merging,
+``cat([x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]])``) reads every pixel
+exactly once: it is space-to-depth, not a merge of four shifted grids (`phase_windows`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import product
 
+from stridekit.geometry import Resample, Window
 from stridekit.geometry import layout as lay
 from stridekit.lowering.core import Lowered, Meta, Shape, dims_of, other, out_layout
 
@@ -101,13 +107,84 @@ def select(x: Meta, out: Shape, *, dim: int, index_rank: int = 0) -> Lowered:
     return Lowered("elementwise", None, lay.resize(layout, out), tuple(out))
 
 
-def concat(inputs: Sequence[Meta], out: Shape, *, dim: int, stack: bool = False) -> Lowered:
+def phase_windows(phases: Sequence[Sequence[Resample]]) -> tuple[Window, ...] | None:
+    """Space-to-depth windows when ``phases`` tile one tensor's grid: each entry is one
+    concatenated input, given as the per-axis map that sliced it from that tensor, and
+    together they must be ``x[a::s, b::t]`` for every ``a < s`` and ``b < t``, once each.
+    Then output ``i`` holds input pixels ``i·s … i·s + s − 1`` (``Window(s, s)``) and every
+    pixel is read exactly once; otherwise None (a merge of shifted grids).
+
+    >>> halves = [Resample.step(a, 2) for a in (0, 1)]
+    >>> [w.describe() for w in phase_windows([(h, v) for v in halves for h in halves])]
+    ['k=2 s=2 p=(0,0)', 'k=2 s=2 p=(0,0)']
+    >>> phase_windows([(halves[0], halves[0]), (halves[1], halves[1])]) is None  # 2 of 4
+    True
+    """
+    if len(phases) < 2 or len({len(phase) for phase in phases}) != 1:
+        return None
+    steps: list[int] = []
+    for axis in range(len(phases[0])):
+        maps = [phase[axis] for phase in phases]
+        if any(not _exact_slice(m) for m in maps) or len({m.scale for m in maps}) != 1:
+            return None
+        steps.append(int(maps[0].scale))
+    starts = [tuple(int(m.start) for m in phase) for phase in phases]
+    every = set(product(*(range(step) for step in steps)))
+    if max(steps) == 1 or len(starts) != len(every) or set(starts) != every:
+        return None
+    return tuple(Window(step, step) for step in steps)
+
+
+def chain_slices(maps: Sequence[Resample]) -> Resample | None:
+    """Strided slices applied one after the other (the first reads the tensor) as one
+    slice: ``x[a::s][b::t]`` is ``x[a + s·b :: s·t]``; None when one is not ``x[a::s]``.
+
+    >>> chain_slices([Resample.step(1, 2), Resample.step(0, 1), Resample.step(1, 2)]).describe()
+    'slice 3::4'
+    """
+    start, step = 0, 1
+    for axis_map in maps:
+        if not _exact_slice(axis_map):
+            return None
+        start += step * int(axis_map.start)
+        step *= int(axis_map.scale)
+    return Resample.step(start, step)
+
+
+def _exact_slice(axis_map: Resample) -> bool:
+    """``x[a::s]`` to the end of the axis, or the axis as it is."""
+    if axis_map.kind == "identity":
+        return True
+    start, step = axis_map.start, axis_map.scale
+    if axis_map.kind != "slice" or start != axis_map.stop or start.denominator != 1:
+        return False
+    return step.denominator == 1 and axis_map.sizing == Resample.step(int(start), int(step)).sizing
+
+
+def concat(
+    inputs: Sequence[Meta],
+    out: Shape,
+    *,
+    dim: int,
+    stack: bool = False,
+    phases: Sequence[Sequence[Resample]] | None = None,
+) -> Lowered:
     """Concatenation (or stacking) along ``dim``: along channels a merge, along a dim
-    with positions ``other``."""
+    with positions ``other``.
+
+    ``phases``, when the inputs were sliced from one tensor: per input, the per-axis map
+    of its slicing. Phases that tile that tensor's grid make the op space-to-depth
+    (``pixel_unshuffle``), whose axis maps read that tensor (`phase_windows`)."""
     x = inputs[0]
     layout = lay.insert(x.layout, dim) if stack else x.layout
     dim %= len(out)
     if layout is not None and lay.has_positions(layout[dim]):
         return other(reason="concatenation along a spatial axis")
+    if phases is not None and not stack:
+        windows = phase_windows(phases)
+        if windows is not None:
+            shape = tuple(out)
+            result = lay.resize(layout, shape)
+            return Lowered("pixel_unshuffle", windows, result, shape, notes={"phases": len(phases)})
     kind = "concat" if len(inputs) > 1 else "elementwise"
     return Lowered(kind, None, lay.resize(layout, out), tuple(out))

@@ -173,11 +173,15 @@ class SizePlan:
                 merges += [
                     _MergeCheck(node.name, first, o, rates[first] - rates[o]) for o in sources[1:]
                 ]
-        consumers = graph.consumers()
+        # drops are judged per family of position-wise copies (the doctor's grouping):
+        # a pixel one copy leaves unread, another copy's reader may read
+        readers = graph.pixel_readers()
         drops = []
         for name, slot in slots.items():
+            if name not in readers:
+                continue  # a position-wise copy: judged with its source
             windows = []
-            for reader in consumers[name]:
+            for reader in readers[name]:
                 rule = reader.axes[axis] if reader.axes and reader.name in slots else None
                 if not isinstance(rule, Window) or rule.transposed:
                     break  # this reader reads every pixel (or the plan cannot tell)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 import torchvision
 from torch import nn
 
@@ -114,3 +115,44 @@ def test_antialiased_resnet18_has_no_aliasing_and_drops_nothing() -> None:
     assert {f.code for f in report.findings} & {"aliasing", "dropped-pixels"} == set()
     plain = doctor(analyze(torchvision.models.resnet18(), (1, 3, 64, 64)), select=["aliasing"])
     assert len(plain.findings) == 8  # conv1, maxpool, and conv1 + downsample of layers 2-4
+
+
+class Shortcut(nn.Module):
+    """A down block: a 3x3 stride-2 main path (PyTorch's symmetric padding) added to a
+    shortcut that is ResNet-D's (2x2 average pool, 1x1 conv) or TF SAME's (F.pad with the
+    odd pixel at the end, then a 3x3 stride-2 conv)."""
+
+    def __init__(self, shortcut: str) -> None:
+        super().__init__()
+        self.shortcut = shortcut
+        self.stem = nn.Conv2d(1, 4, 3, padding=1)
+        self.main = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.pool = nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False)
+        self.project = nn.Conv2d(
+            4, 4, 1 if shortcut == "resnet-d" else 3, stride=1 + (shortcut != "resnet-d")
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        if self.shortcut == "resnet-d":
+            return self.main(x) + self.project(self.pool(x))
+        total = max(0, (-(-x.shape[-1] // 2) - 1) * 2 + 3 - x.shape[-1])  # TF SAME, k3 s2
+        return self.main(x) + self.project(F.pad(x, [total // 2, total - total // 2] * 2))
+
+
+@pytest.mark.parametrize("shortcut", ["resnet-d", "tf-same"])
+def test_merge_severity_follows_whether_the_offset_moves_with_the_input_size(
+    shortcut: str,
+) -> None:
+    """ResNet-D: (0 + 1)/2 − (−1 + 1)/2 = 1/2 pixel at every size: info. TF SAME: pads
+    (0, 1) at even sizes (centre (0 + 2)/2 = 1, one pixel off) and (1, 1) at odd ones
+    (aligned): an offset that comes and goes with the size: a warning where it is."""
+    offsets = {}
+    for n in (32, 33, 34, 35):
+        found = doctor(analyze(Shortcut(shortcut), (1, 1, n, n)), select=["misaligned-merge"])
+        offsets[n] = [(f.severity, f.data["grid_offset"]) for f in found.findings]
+    if shortcut == "resnet-d":
+        assert all(v == [(Severity.info, ["1/2", "1/2"])] for v in offsets.values())
+    else:
+        warned = [(Severity.warning, ["1", "1"])]
+        assert offsets == {32: warned, 33: [], 34: warned, 35: []}

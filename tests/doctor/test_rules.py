@@ -87,6 +87,28 @@ def test_tf_same_branch_is_misaligned_with_torch_branch() -> None:
     assert [(f.node, f.data["offset"]) for f in found] == [("add", ["1", "1"])]
 
 
+def test_tf_same_offset_is_a_warning_and_an_even_pooling_shortcut_info() -> None:
+    """Both merges split at a stride-2 stem (grid: 2 input pixels). TF SAME's (0, 1)
+    padding shifts its branch by a whole pixel of that grid: a warning. ResNet-D's 2x2
+    average-pool shortcut is centred half a pixel of it off, (0 + 1)/2 = 1/2, from the
+    3x3 main path: 1 input pixel, a constant sub-pixel offset: info, with the number."""
+    b = Builder(64)
+    stem = b.window("stem", "conv", "input", Window(3, 2, padding=(1, 1)))
+    main = b.window("main", "conv", stem, Window(3, 2, padding=(1, 1)))
+    tf = b.window("tf_same", "conv", stem, Window(3, 2, padding=(0, 1)))
+    pooled = b.window("short.pool", "avg_pool", stem, Window(2, 2))
+    short = b.window("short", "conv", pooled, Window(1))
+    b.head(b.merge("tf_add", "add", main, tf))
+    b.graph.add(Node("d_add", "add", (main, short), ((1, 8, 16, 16),) * 2, (1, 8, 16, 16)))
+    found = {f.node: f for f in findings(b, "misaligned-merge")}
+    tf_merge, d_merge = found["tf_add"], found["d_add"]
+    assert (tf_merge.severity, tf_merge.data["offset"]) == (Severity.warning, ["2", "2"])
+    assert tf_merge.data["grid_offset"] == ["1", "1"] and tf_merge.data["split"] == "stem"
+    assert (d_merge.severity, d_merge.data["offset"]) == (Severity.info, ["1", "1"])
+    assert d_merge.data["grid_offset"] == ["1/2", "1/2"]
+    assert "1/2, 1/2 of a pixel" in d_merge.message
+
+
 def test_aligned_merge_has_no_finding() -> None:
     b = Builder(32)
     a = b.window("a", "conv", "input", Window(3, 2, padding=(1, 1)))
@@ -114,6 +136,54 @@ def test_collapse_before_the_head() -> None:
     x = b.window("c3", "conv", x, Window(2, 2))  # 1
     b.head(b.window("c4", "conv", x, Window(1)))
     assert [f.node for f in findings(b, "collapse")] == ["c3"]
+
+
+def _pointwise(b: Builder, name: str, source: str) -> str:
+    shape = b.graph[source].output_shape
+    b.graph.add(Node(name, "elementwise", (source,), (shape,), shape))
+    return name
+
+
+def test_a_squeeze_excitation_gate_is_not_a_collapse() -> None:
+    # the gate is pooled to 1x1 and multiplied back onto the 8x8 map: not the path to the head
+    b = Builder(16)
+    x = b.window("conv", "conv", "input", Window(3, 2, padding=(1, 1)))
+    b.graph.add(Node("se.pool", "global_pool", (x,), ((1, 8, 8, 8),), (1, 8, 1, 1)))
+    fc = b.window("se.fc", "conv", "se.pool", Window(1))
+    gate = _pointwise(b, "se.sigmoid", fc)
+    b.head(b.merge("scale", "mul", x, gate))
+    assert findings(b, "collapse") == []
+
+
+def test_tokens_without_positions_are_not_a_collapse() -> None:
+    # (1, 3, 1, 768): a token tensor whose layout holds no spatial axis (the class token
+    # joined the patches); read by rank it would look like a 3x1 map
+    b = Builder(32)
+    x = b.window("patches", "conv", "input", Window(16, 16), channels=768)
+    tokens = (1, 3, 1, 768)
+    b.graph.add(
+        Node("tokens", "other", (x,), ((1, 768, 2, 2),), tokens, sizes=None, positional=False)
+    )
+    b.graph.add(Node("head", "linear", ("tokens",), (tokens,), (1, 10)))
+    assert findings(b, "collapse") == []
+
+
+@pytest.mark.parametrize(("main_reads_the_block_input", "dropped"), [(True, False), (False, True)])
+def test_a_pre_activation_projection_drops_nothing_the_main_path_reads(
+    main_reads_the_block_input: bool, dropped: bool
+) -> None:
+    """DPN: the 1x1 stride-2 projection reads its own BN → ReLU copy of the block input;
+    the main path reads another copy of the same pixels, so nothing is lost (gaps: info).
+    With a main path that reads something else, 3 of every 4 pixels are lost."""
+    b = Builder(16)
+    block = b.window("block", "conv", "input", Window(3, padding=(1, 1)))
+    projection = b.window("proj", "conv", _pointwise(b, "proj.act", block), Window(1, 2))
+    source = _pointwise(b, "main.act", block) if main_reads_the_block_input else "input"
+    main = b.window("main", "conv", source, Window(3, 2, padding=(1, 1)))
+    b.head(b.merge("add", "add", main, projection))
+    assert bool(findings(b, "dropped-pixels")) is dropped
+    (gap,) = findings(b, "gaps")
+    assert gap.severity == (Severity.warning if dropped else Severity.info)
 
 
 def test_portability_shift_for_stem_conv() -> None:

@@ -6,6 +6,7 @@ every op in `stridekit.lowering.OPS` (asserted), so a new op cannot go untested.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -65,6 +66,23 @@ def _s2d_lowered() -> Lowered:
         Meta((1, 2, 4, 2, 3, 2), a.layout, 2), (1, 2, 2, 2, 4, 3), order=[0, 1, 3, 5, 2, 4]
     )
     return views.reshape(Meta((1, 2, 2, 2, 4, 3), b.layout, 2), (1, 8, 4, 3))
+
+
+PHASES = [(a, b) for b in (0, 1) for a in (0, 1)]  # Swin's order: (0,0), (1,0), (0,1), (1,1)
+
+
+def _phase_concat(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x[:, :, a::2, b::2] for a, b in PHASES], 1)
+
+
+def _phases_lowered(order: list[tuple[int, int]]) -> Lowered:
+    quarter = meta((1, 2, 4, 3))
+    return views.concat(
+        [quarter] * len(order),
+        (1, 2 * len(order), 4, 3),
+        dim=1,
+        phases=[(Resample.step(a, 2), Resample.step(b, 2)) for a, b in order],
+    )
 
 
 def _unfolded() -> Meta:
@@ -180,6 +198,9 @@ CASES: dict[str, Case] = {
     "concat_channels": Case(
         "concat", lambda x: torch.cat([x, x.flip(1)], 1),
         lambda: views.concat([meta(), meta()], (1, 4, 7, 6), dim=1), "concat", oracle="reads"),
+    "concat_phases_space_to_depth": Case(
+        "concat", _phase_concat, lambda: _phases_lowered(PHASES), "pixel_unshuffle", (1, 2, 8, 6),
+        "reads"),
     "concat_height": Case(
         "concat", lambda x: torch.cat([x, x], 2),
         lambda: views.concat([meta(), meta()], (1, 2, 14, 6), dim=2), "other", oracle="reads"),
@@ -303,6 +324,20 @@ def test_canonical_op_against_its_oracle(name: str) -> None:
             exact = _exact_reads(axis_map, i, sizes[axis]) if case.exact else None
             if exact is not None and got:
                 assert along == exact, (position, axis, axis_map, along)
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        [(0, 0), (1, 1)],  # two of four phases: pixels (0, 1) and (1, 0) of each block unread
+        [(0, 0), (1, 0), (0, 1), (0, 1)],  # one phase twice, (1, 1) never
+    ],
+)
+def test_phases_that_do_not_tile_the_grid_stay_a_merge(order: list[tuple[int, int]]) -> None:
+    _, found = reads(lambda x: torch.cat([x[:, :, a::2, b::2] for a, b in order], 1), (1, 2, 8, 6))
+    counts = Counter(found.values())  # the oracle: how often each pixel is held (2 channels)
+    assert len(counts) < 8 * 6 or set(counts.values()) != {2}
+    assert _phases_lowered(order).kind == "concat"
 
 
 def test_a_broadcast_one_pixel_map_keeps_its_jump() -> None:

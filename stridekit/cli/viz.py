@@ -1,0 +1,232 @@
+"""``stridekit viz conv|coverage|field|network``: draw a picture, write it, say what it shows.
+
+Each command parses its options, calls `stridekit.viz`, writes the file (its format from
+the suffix of ``-o``) and prints the picture's summary, or with ``--format json`` what
+was drawn: frames and taps, heatmap values, boxes, stages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from stridekit.cli.app import app
+from stridekit.cli.output import Format, emit
+from stridekit.cli.parsing import (
+    UsageError,
+    parse_input_shape,
+    parse_ints,
+    parse_padding,
+    parse_sizes,
+)
+from stridekit.geometry import OPS
+from stridekit.geometry.padding import CONVENTIONS
+from stridekit.viz.figure import Picture, Saved
+
+viz = typer.Typer(
+    help="Pictures of stride: animations, coverage maps, receptive fields, network diagrams.",
+    no_args_is_help=True,
+)
+app.add_typer(viz, name="viz")
+
+Size = Annotated[str, typer.Option("--size", help="Input size per axis, e.g. 7 or 7x7.")]
+Kernel = Annotated[str, typer.Option("--kernel", help="Kernel size (per axis: 3 or 3x5).")]
+Stride = Annotated[
+    str | None,
+    typer.Option("--stride", help="Stride (default 1; for pooling the kernel size)."),
+]
+Padding = Annotated[
+    str,
+    typer.Option("--padding", help="3, 2:3 (lo:hi), same, valid or causal; per axis joined by x."),
+]
+Dilation = Annotated[str, typer.Option("--dilation", help="Dilation (per axis).")]
+Op = Annotated[str, typer.Option("--op", help=f"One of: {', '.join(OPS)}.")]
+CeilMode = Annotated[bool, typer.Option("--ceil-mode", help="Pooling's ceil_mode.")]
+OutputPadding = Annotated[str, typer.Option("--output-padding", help="conv_transpose only.")]
+Convention = Annotated[
+    str, typer.Option("--convention", help=f"Padding convention: {', '.join(CONVENTIONS)}.")
+]
+Model = Annotated[
+    str,
+    typer.Argument(
+        help="torchvision:NAME, timm:NAME, pkg.module:factory, file.py:factory, "
+        "model.onnx, or a spec (.yaml/.json)."
+    ),
+]
+InputShape = Annotated[
+    str | None,
+    typer.Option("--input", help="Input shape NxCxHxW (default: the size the model declares)."),
+]
+Fmt = Annotated[Format, typer.Option("--format", help="Output format.")]
+
+
+def _output(path: Path | None, default: str) -> Path:
+    return Path(default) if path is None else path
+
+
+def _op_options(
+    size: str, kernel: str, stride: str | None, padding: str, dilation: str, output_padding: str
+) -> dict[str, Any]:
+    """The per-axis arguments of `animate_conv` and `draw_coverage`, parsed."""
+    return {
+        "size": parse_sizes(size, "size"),
+        "kernel": list(parse_ints(kernel, "kernel", 1)),
+        "stride": None if stride is None else list(parse_ints(stride, "stride", 1)),
+        "padding": list(parse_padding(padding)),
+        "dilation": list(parse_ints(dilation, "dilation", 1)),
+        "output_padding": list(parse_ints(output_padding, "output-padding")),
+    }
+
+
+def _position(text: str | None) -> tuple[int, int] | None:
+    """``--at 3,4`` → ``(3, 4)``."""
+    if text is None:
+        return None
+    parts = text.replace("x", ",").split(",")
+    try:
+        row, column = (int(p) for p in parts)
+    except ValueError:
+        raise UsageError(f"--at {text!r}: expected a row and a column like 3,4") from None
+    return row, column
+
+
+def _done(picture: Picture, path: Path, fmt: Format) -> None:
+    emit(Saved(picture, picture.save(path)), fmt)
+
+
+@viz.command("conv")
+def conv(
+    size: Size,
+    kernel: Kernel,
+    stride: Stride = None,
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    op: Op = "conv",
+    ceil_mode: CeilMode = False,
+    output_padding: OutputPadding = "0",
+    convention: Convention = "torch",
+    fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 2.0,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="conv.gif (default), .svg or .html.")
+    ] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """Animate a conv, pooling or transposed conv: one frame per output position.
+
+    Example: stridekit viz conv --size 5x5 --kernel 3 --stride 2 --padding 1 -o conv.gif
+    """
+    from stridekit.viz.animation import animate_conv
+
+    options = _op_options(size, kernel, stride, padding, dilation, output_padding)
+    movie = animate_conv(**options, op=op, ceil_mode=ceil_mode, convention=convention, fps=fps)
+    _done(movie, _output(output, "conv.gif"), fmt)
+
+
+@viz.command("coverage")
+def coverage(
+    size: Annotated[str | None, typer.Option("--size", help="Input size per axis (an op).")] = None,
+    kernel: Annotated[str | None, typer.Option("--kernel", help="Kernel size (an op).")] = None,
+    stride: Stride = None,
+    padding: Padding = "0",
+    dilation: Dilation = "1",
+    op: Op = "conv",
+    ceil_mode: CeilMode = False,
+    output_padding: OutputPadding = "0",
+    convention: Convention = "torch",
+    model: Annotated[
+        str | None, typer.Option("--model", help="A model reference, instead of one op.")
+    ] = None,
+    input_shape: InputShape = None,
+    layer: Annotated[
+        str | None,
+        typer.Option("--layer", help="With --model: a layer or module (default: the head)."),
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option("--layers", help="With --model: the first N layers with a window.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="coverage.png (default) or .svg.")
+    ] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """Heatmap of how many outputs read each input pixel, for one op or a model's layers.
+
+    Example: stridekit viz coverage --size 16x16 --kernel 3 --stride 2 -o coverage.png
+    """
+    from stridekit.viz.coverage import draw_coverage, draw_model_coverage
+
+    if model is not None:
+        if size is not None or kernel is not None:
+            raise UsageError("give either --model or an op (--size, --kernel), not both")
+        heatmap = draw_model_coverage(
+            model, parse_input_shape(input_shape), layer=layer, layers=layers
+        )
+    else:
+        if size is None or kernel is None:
+            raise UsageError("give an op (--size and --kernel) or a model (--model)")
+        if layer is not None or layers is not None or input_shape is not None:
+            raise UsageError("--layer, --layers and --input go with --model")
+        options = _op_options(size, kernel, stride, padding, dilation, output_padding)
+        heatmap = draw_coverage(**options, op=op, ceil_mode=ceil_mode, convention=convention)
+    _done(heatmap, _output(output, "coverage.png"), fmt)
+
+
+@viz.command("field")
+def field(
+    model: Model,
+    layer: Annotated[str, typer.Option("--layer", help="A layer or module, e.g. layer3.")],
+    input_shape: InputShape = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="An image file (default: a sample photo).")
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Feature-map position row,column (default: the middle)."),
+    ] = None,
+    effective: Annotated[
+        bool,
+        typer.Option(
+            "--effective/--no-effective",
+            help="Measure the effective field (runs the model on CPU).",
+        ),
+    ] = True,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="field.png (default) or .svg.")
+    ] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """A position's receptive field on an image, the feature-map grid, the effective field.
+
+    Example: stridekit viz field torchvision:resnet18 --input 1x3x224x224 --layer layer2
+    """
+    from stridekit.viz.field import draw_field
+
+    overlay = draw_field(
+        model,
+        parse_input_shape(input_shape),
+        layer=layer,
+        image=image,
+        at=_position(at),
+        effective=effective,
+    )
+    _done(overlay, _output(output, "field.png"), fmt)
+
+
+@viz.command("network")
+def network(
+    model: Model,
+    input_shape: InputShape = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="network.svg (default) or .png.")
+    ] = None,
+    fmt: Fmt = Format.table,
+) -> None:
+    """The network's spatial story: size, cumulative stride and receptive field per layer.
+
+    Example: stridekit viz network torchvision:resnet50 --input 1x3x224x224 -o resnet50.svg
+    """
+    from stridekit.viz.network import draw_network
+
+    _done(draw_network(model, parse_input_shape(input_shape)), _output(output, "network.svg"), fmt)
