@@ -114,6 +114,16 @@ def sizes_job(params: Params, blob: bytes) -> str:
     return model_sizes(model_analysis(params, blob), (span[0], span[1])).to_json(indent=None)
 
 
+@job("network")
+def network_job(params: Params, blob: bytes) -> str:
+    """``stridekit viz network MODEL``: the network diagram's data, its one-line summary
+    and its SVG."""
+    from stridekit.viz import network_story
+
+    story = network_story(model_analysis(params, blob))
+    return json.dumps(story.to_dict() | {"summary": story.summary(), "svg": story.inline_svg()})
+
+
 @job("plan")
 def plan_job(params: Params, blob: bytes) -> str:
     """``stridekit plan --template FAMILY ...`` (families only: no template file)."""

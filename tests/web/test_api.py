@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from onnx import TensorProto, helper
 
+from stridekit.analysis import analyze
 from stridekit.cli import main
 from stridekit.geometry import make_window
 
@@ -108,6 +109,18 @@ def test_registry_model_is_the_cli_json(
     response = client.post(path, json=MODEL | extra)
     assert response.status_code == 200, response.text
     assert response.json() == cli_json(capsys, command[0], *MODEL_ARGS, *command[1:])
+
+
+def test_network_is_the_library_diagram(client: httpx.Client) -> None:
+    from stridekit.viz import network_story
+
+    response = client.post("/api/network", json=MODEL)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    story = network_story(analyze("torchvision:resnet18", (1, 3, 64, 64)))
+    assert body.pop("summary") == story.summary()
+    assert body.pop("svg") == story.inline_svg()  # the pictures are deterministic
+    assert body == json.loads(json.dumps(story.to_dict()))
 
 
 @pytest.mark.parametrize("command", ["analyze", "doctor", "sizes"])

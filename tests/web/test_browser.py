@@ -14,6 +14,7 @@ import pytest
 from stridekit.analysis import analyze
 from stridekit.doctor import doctor
 from stridekit.geometry import describe_op, make_window
+from stridekit.viz import network_story
 from tests.web.test_api import tiny_onnx
 
 SELECTS = ("op", "axes", "convention")
@@ -144,6 +145,10 @@ def test_the_model_tab_shows_a_registry_model(page: Any) -> None:
     report = doctor(analysis)
     assert page.locator("#model-findings li").count() == len(report.findings)
     assert "axis 0:" in page.inner_text("#model-sizes")
+    page.wait_for_selector("#model-network[data-state=drawn] img")
+    assert page.inner_text("#model-network figcaption") == network_story(analysis).summary()
+    width = page.eval_on_selector("#model-network img", "image => image.naturalWidth")
+    assert width > 0  # the SVG decoded as an image
 
 
 def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) -> None:

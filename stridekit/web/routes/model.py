@@ -1,5 +1,6 @@
 """The model tab: upload an ONNX file, then ``/api/analyze``, ``/api/doctor``,
-``/api/sizes`` on a model, and ``/api/plan``; every one runs in the worker pool."""
+``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one runs in the
+worker pool."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ from pathlib import PurePath
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from stridekit.web.model_requests import AnalyzeRequest, DoctorRequest, PlanRequest, SizesRequest
+from stridekit.web.model_requests import (
+    AnalyzeRequest,
+    DoctorRequest,
+    ModelRequest,
+    PlanRequest,
+    SizesRequest,
+)
 from stridekit.web.routes.responses import ERRORS, RESULT, json_text
 from stridekit.web.state import Explorer, explorer
 
@@ -44,6 +51,14 @@ async def sizes(request: SizesRequest, state: Explorer = Depends(explorer)) -> R
     """The input sizes at which no pixel is dropped and merges stay equal, per axis."""
     params, blob = request.job_params(state.limits, state.uploads)
     return json_text(await state.pool.run("sizes", params, blob))
+
+
+@router.post("/network", response_class=Response)
+async def network(request: ModelRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The network diagram (``stridekit viz network``): stages of equal stride, merges,
+    the receptive field; its data, a summary, and the SVG."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("network", params, blob))
 
 
 @router.post("/plan", response_class=Response)

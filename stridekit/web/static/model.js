@@ -1,6 +1,6 @@
 // The model tab: a registry model, a pasted spec or an uploaded ONNX file at an input
 // shape; its layer table (/api/analyze), findings (/api/doctor), valid input sizes
-// (/api/sizes).
+// (/api/sizes) and network diagram (/api/network).
 
 import { get, isAbort, latest, post, upload } from "./api.js";
 import { axesText, el, findingList, human, setError, table } from "./dom.js";
@@ -18,6 +18,7 @@ layers:
 
 const form = () => document.getElementById("model-form");
 const analysisCall = latest();
+const networkCall = latest();
 let namesLoaded = false;
 let uploaded = null; // {file, id} of the last upload
 
@@ -91,6 +92,26 @@ function showSizes(sizes) {
   );
 }
 
+// The diagram is matplotlib's SVG, shown as an image (never as markup in the page), and
+// drawn after the table so the numbers do not wait for it.
+async function showNetwork(body) {
+  const figure = document.getElementById("model-network");
+  figure.dataset.state = "drawing";
+  const caption = el("figcaption", { text: "drawing the network..." });
+  figure.replaceChildren(caption);
+  try {
+    const story = await networkCall((signal) => post("/api/network", body, signal));
+    const image = el("img", { alt: story.summary, src: `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(story.svg)))}` });
+    caption.textContent = story.summary;
+    figure.replaceChildren(image, caption);
+    figure.dataset.state = "drawn";
+  } catch (e) {
+    if (isAbort(e)) return;
+    caption.textContent = `no diagram: ${e.message}`;
+    figure.dataset.state = "failed";
+  }
+}
+
 async function analyse(event) {
   if (event) event.preventDefault();
   const error = document.getElementById("model-error");
@@ -118,6 +139,7 @@ async function analyse(event) {
     findingList(document.getElementById("model-findings"), report);
     showSizes(sizes);
     setStatus(`${analysis.layers.length - 1} layers`);
+    showNetwork(body);
   } catch (e) {
     if (isAbort(e)) return;
     setStatus("");
