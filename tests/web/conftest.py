@@ -122,7 +122,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 def browser() -> Iterator[Any]:
     path = chromium_path()
     if path is None:
-        pytest.skip("chromium is not installed (apt-get install chromium); browser tests skipped")
+        message = "chromium is not installed (apt-get install chromium)"
+        if os.environ.get("STRIDEKIT_REQUIRE_BROWSER"):  # `make test`: a skip would hide it
+            pytest.fail(f"{message}; make test needs it for the browser tests")
+        pytest.skip(f"{message}; browser tests skipped")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
