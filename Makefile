@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,onnx,vision,experiments,optuna,ray
+EXTRAS := dev,onnx,vision,experiments,optuna,ray,web
 
-.PHONY: install demo test lint typecheck pytest bench pictures clean
+.PHONY: install chromium demo test lint typecheck pytest bench pictures clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here).
+# Installed once when missing and apt-get can; `make test` then fails the browser tests if
+# it is still missing (a plain pytest run elsewhere skips them and says why).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	{ command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  >/dev/null 2>&1; } || \
+	echo "chromium could not be installed (apt-get missing or not root): the browser tests will fail"
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
@@ -25,8 +35,8 @@ lint: install
 typecheck: install
 	$(BIN)/mypy stridekit
 
-pytest: install
-	$(BIN)/python -m pytest -n 2
+pytest: install chromium
+	STRIDEKIT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 

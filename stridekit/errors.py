@@ -120,3 +120,28 @@ class TrialFailed(StrideError):
 class StoreError(StrideError):
     """A results store is missing, is not a stridekit store, or a trial in it cannot make
     the transition asked for (finishing a trial that is not running)."""
+
+
+class Busy(StrideError):
+    """The web explorer's workers are all busy and its queue is full (HTTP 429)."""
+
+
+class TimeLimit(StrideError):
+    """A web explorer job ran past the time limit; its worker was stopped (HTTP 408)."""
+
+
+class WorkerStopped(StrideError):
+    """A web explorer worker process died while running a job (killed, out of memory)."""
+
+
+class TooLarge(SizeError):
+    """A web request's body is larger than the explorer's bound (HTTP 413)."""
+
+
+class RemoteError(StrideError):
+    """A `StrideError` raised in a web explorer worker process; ``kind`` is its class name
+    there (the message is the same)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind

@@ -51,6 +51,7 @@ from stridekit.viz import (
     draw_field,
     draw_network,
 )
+from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
@@ -80,6 +81,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     ),
     Results: lambda: Results.load(example_store()),
     SweepReport: lambda: build_report(example_store()),
+    WindowPicture: lambda: window_picture("conv", [Window(3, 2, padding=(1, 1))] * 2, (7, 7)),
     SweepSummary: lambda: SweepSummary(
         "runs.db",
         "tiny",

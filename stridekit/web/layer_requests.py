@@ -1,0 +1,180 @@
+"""The layer tab's requests: one op on one input (``/api/shape``, ``/api/window``) and
+the windows between two sizes (``/api/solve``).
+
+Fields take the CLI's notation (``"224x320"``, ``"2:3"``, ``"same"``) and go through the
+CLI's parsers, so ``POST /api/shape {"size": "224", "kernel": "3", "stride": "2"}``
+answers exactly what ``stridekit shape --size 224 --kernel 3 --stride 2 --format json``
+prints (the tests compare the two).
+
+>>> ShapeRequest(size="224", kernel="7", stride="2", padding="3").report().to_dict()["output_size"]
+[112]
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from stridekit.cli.parsing import broadcast, parse_ints, parse_padding, parse_sizes
+from stridekit.errors import SizeError
+from stridekit.geometry import ShapeReport, Solutions, Window, describe_op, make_window
+from stridekit.geometry.limits import MAX_SIZE
+from stridekit.web.limits import Limits
+from stridekit.web.window_picture import WindowPicture, window_picture
+
+if TYPE_CHECKING:
+    from stridekit.doctor import Report
+
+Op = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
+Convention = Literal["torch", "tf", "onnx-upper", "onnx-lower"]
+
+
+class ShapeRequest(BaseModel):
+    """The options of ``stridekit shape``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: str = Field(max_length=64, examples=["224", "224x320"])
+    kernel: str = Field(max_length=64, examples=["3", "7x5"])
+    stride: str | None = Field(
+        None, max_length=64, description="Default 1; for pooling the kernel (PyTorch's rule)"
+    )
+    padding: str = Field("0", max_length=64, examples=["1", "2:3", "same", "valid", "causal"])
+    dilation: str = Field("1", max_length=64)
+    op: Op = "conv"
+    ceil_mode: bool = False
+    output_padding: str = Field("0", max_length=64)
+    convention: Convention = "torch"
+
+    def sizes(self, limit: int = MAX_SIZE) -> tuple[int, ...]:
+        sizes = parse_sizes(self.size, "size")
+        if len(sizes) > 3:
+            raise SizeError(f"--size {self.size!r}: the explorer takes 1 to 3 axes")
+        for n in sizes:
+            if n > limit:
+                raise SizeError(
+                    f"--size {self.size!r}: {n:,} is beyond {limit:,} pixels per axis, the "
+                    "largest this explorer takes for one layer"
+                )
+        return sizes
+
+    def windows(self, sizes: tuple[int, ...]) -> list[Window]:
+        """One `Window` per axis, as ``stridekit shape`` builds them."""
+        axes = len(sizes)
+        kernels = broadcast(parse_ints(self.kernel, "kernel", 1), axes, "kernel")
+        if self.stride is None:
+            strides = kernels if self.op.endswith("pool") else (1,) * axes
+        else:
+            strides = broadcast(parse_ints(self.stride, "stride", 1), axes, "stride")
+        paddings = broadcast(parse_padding(self.padding), axes, "padding")
+        dilations = broadcast(parse_ints(self.dilation, "dilation", 1), axes, "dilation")
+        output_paddings = broadcast(
+            parse_ints(self.output_padding, "output-padding"), axes, "output-padding"
+        )
+        return [
+            make_window(
+                self.op,
+                n,
+                k,
+                s,
+                p,
+                d,
+                ceil_mode=self.ceil_mode,
+                output_padding=o,
+                convention=self.convention,
+            )
+            for n, k, s, p, d, o in zip(
+                sizes, kernels, strides, paddings, dilations, output_paddings, strict=True
+            )
+        ]
+
+    def report(self, limits: Limits | None = None) -> ShapeReport:
+        """``stridekit shape``'s answer."""
+        sizes = self.sizes((limits or Limits()).max_layer_size)
+        return describe_op(self.op, self.windows(sizes), sizes, self.convention)
+
+    def layer_spec(self, limits: Limits | None = None) -> dict[str, Any]:
+        """The op as a one-layer spec (padding made explicit), for the doctor.
+
+        >>> ShapeRequest(size="6", kernel="3", stride="2", padding="same",
+        ...              convention="tf").layer_spec()["layers"]
+        [{'type': 'conv', 'name': 'layer', 'kernel': [3], 'stride': [2], 'padding': [[0, 1]], 'dilation': [1], 'channels': 1}]
+        """  # noqa: E501
+        sizes = self.sizes((limits or Limits()).max_layer_size)
+        windows = self.windows(sizes)
+        layer: dict[str, Any] = {
+            "type": self.op,
+            "name": "layer",
+            "kernel": [w.kernel for w in windows],
+            "stride": [w.stride for w in windows],
+            "padding": [[w.pad_lo, w.pad_hi] for w in windows],
+        }
+        if self.op != "avg_pool":
+            layer["dilation"] = [w.dilation for w in windows]
+        if self.op.endswith("pool"):
+            layer["ceil_mode"] = self.ceil_mode
+        else:
+            layer["channels"] = 1
+        if self.op == "conv_transpose":
+            layer["output_padding"] = [w.output_padding for w in windows]
+        return {"name": "layer", "input": [1, 1, *sizes], "layers": [layer]}
+
+    def findings(self, limits: Limits | None = None) -> Report:
+        """The doctor's findings on this op alone (``stridekit doctor`` on its spec)."""
+        from stridekit.analysis import analyze_graph
+        from stridekit.doctor import doctor
+        from stridekit.frontends.spec import load_spec
+
+        return doctor(analyze_graph(load_spec(self.layer_spec(limits)), "layer"))
+
+    def picture(self, limits: Limits | None = None) -> WindowPicture:
+        """What the layer tab draws: each output's taps and each pixel's coverage."""
+        limit = (limits or Limits()).max_picture_size
+        sizes = self.sizes(limit)
+        windows = self.windows(sizes)
+        for w, n in zip(windows, sizes, strict=True):
+            drawn = (w.extent, w.pad_lo + n + w.pad_hi, w.output_size(n))
+            if max(drawn) > 4 * limit:
+                raise SizeError(
+                    f"{w.describe()} on {n} pixels: the picture draws at most {4 * limit} "
+                    "cells per axis (window, padded input, output); use a smaller window"
+                )
+        return window_picture(self.op, windows, sizes)
+
+
+class SolveRequest(BaseModel):
+    """The options of ``stridekit solve``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, le=MAX_SIZE, examples=[224])
+    output: int = Field(ge=1, le=MAX_SIZE, examples=[112])
+    max_kernel: int = Field(7, ge=1, le=MAX_SIZE)
+    max_dilation: int = Field(1, ge=1, le=MAX_SIZE)
+    max_stride: int | None = Field(None, ge=1, le=MAX_SIZE)
+    limit: int = Field(10, ge=0, le=MAX_SIZE, description="How many solutions to list (0: all)")
+
+    def solutions(self, limits: Limits | None = None) -> Solutions:
+        from stridekit.geometry import solve_windows
+
+        limits = limits or Limits()
+        bounds = (
+            ("size", self.size, limits.max_layer_size),
+            ("output", self.output, limits.max_layer_size),
+            ("max_kernel", self.max_kernel, limits.max_kernel),
+            ("max_dilation", self.max_dilation, limits.max_dilation),
+            ("max_stride", self.max_stride or 0, limits.max_layer_size),
+            ("limit", self.limit, limits.max_solutions),
+        )
+        for name, value, bound in bounds:
+            if value > bound:
+                raise SizeError(f"{name} {value:,} is beyond {bound:,}, the explorer's bound")
+        found = solve_windows(
+            self.size,
+            self.output,
+            max_kernel=self.max_kernel,
+            max_stride=self.max_stride,
+            max_dilation=self.max_dilation,
+        )
+        return found.first(self.limit or limits.max_solutions)

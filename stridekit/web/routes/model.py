@@ -1,0 +1,79 @@
+"""The model tab: upload an ONNX file, then ``/api/analyze``, ``/api/doctor``,
+``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one runs in the
+worker pool."""
+
+from __future__ import annotations
+
+import json
+from pathlib import PurePath
+
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from stridekit.web.model_requests import (
+    AnalyzeRequest,
+    DoctorRequest,
+    ModelRequest,
+    PlanRequest,
+    SizesRequest,
+)
+from stridekit.web.routes.responses import ERRORS, RESULT, json_text
+from stridekit.web.state import Explorer, explorer
+
+router = APIRouter(prefix="/api", tags=["model"], responses={**RESULT, **ERRORS})
+
+
+@router.post("/upload", response_class=Response)
+async def upload(file: UploadFile = File(...), state: Explorer = Depends(explorer)) -> Response:
+    """Keep an ONNX file (checked, never executed); answers its id for ``model.onnx``."""
+    data = await file.read()
+    name = PurePath(file.filename or "model.onnx").name[:200]
+    stored = await run_in_threadpool(state.uploads.add, name, data)
+    return json_text(json.dumps(stored.to_dict()))
+
+
+@router.post("/analyze", response_class=Response)
+async def analyze(request: AnalyzeRequest, state: Explorer = Depends(explorer)) -> Response:
+    """Per-layer shapes, stride, jump, receptive field, FLOPs and params."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("analyze", params, blob))
+
+
+@router.post("/doctor", response_class=Response)
+async def doctor(request: DoctorRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The doctor's findings, most severe first, each with its numbers and a fix."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("doctor", params, blob))
+
+
+@router.post("/sizes", response_class=Response)
+async def sizes(request: SizesRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The input sizes at which no pixel is dropped and merges stay equal, per axis."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("sizes", params, blob))
+
+
+@router.post("/network", response_class=Response)
+async def network(request: ModelRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The network diagram (``stridekit viz network``): stages of equal stride, merges,
+    the receptive field; its data, a summary, and the SVG."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("network", params, blob))
+
+
+@router.post("/plan", response_class=Response)
+async def plan(request: PlanRequest, state: Explorer = Depends(explorer)) -> Response:
+    """The cheapest stride placements for a template family and a task."""
+    return json_text(await state.pool.run("plan", request.job_params(state.limits)))
+
+
+@router.get("/models", response_class=Response)
+async def models(
+    match: str = Query("", max_length=100, description="Only names containing this text"),
+    limit: int = Query(50, ge=1, le=5000),
+    state: Explorer = Depends(explorer),
+) -> Response:
+    """Registry names (``torchvision:NAME``, ``timm:NAME``) for the model picker."""
+    names = json.loads(await state.pool.run("models", {}))["models"]
+    found = [n for n in names if match.lower() in n.lower()]
+    return json_text(json.dumps({"count": len(found), "models": found[:limit]}))
