@@ -8,7 +8,7 @@ so they are off).
 
 >>> app = create_app()
 >>> sorted(app.openapi()["paths"])[:5]
-['/api/analyze', '/api/doctor', '/api/health', '/api/models', '/api/plan']
+['/api/analyze', '/api/doctor', '/api/health', '/api/models', '/api/network']
 """
 
 from __future__ import annotations
