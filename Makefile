@@ -38,7 +38,7 @@ pictures: install
 	PYTHON=$(BIN)/python bash docs/pictures.sh docs/pictures
 
 # the documentation site and the stride guide, built offline into site/ (every number on the
-# guide's pages is computed while it builds; a few minutes on 2 cores)
+# guide's pages is computed while it builds; about a minute on 2 cores)
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 

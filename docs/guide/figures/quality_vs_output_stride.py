@@ -6,11 +6,12 @@ from stridekit.experiments import Results
 from stridekit.viz import Point, scatter_svg
 
 STORES = "docs/guide/results"
+DIGITS, LINES = "mnist-strides", "seg-output-stride"
 curves = [  # store, metric, the trials it plots (by their factors), the curve's name
-    ("mnist-strides", "accuracy", {"model.op": "conv"}, "digits: accuracy, strided conv"),
-    ("mnist-strides", "accuracy", {"model.op": "blur_pool"}, "digits: accuracy, blur-pool"),
-    ("seg-output-stride", "miou", {"model.decoder": "bilinear"}, "lines and dots: mIoU"),
-    ("seg-output-stride", "boundary_f1", {"model.decoder": "bilinear"}, "lines and dots: boundary F1"),
+    (DIGITS, "accuracy", {"model.op": "conv"}, "digits: accuracy, strided conv"),
+    (DIGITS, "accuracy", {"model.op": "blur_pool"}, "digits: accuracy, blur-pool"),
+    (LINES, "miou", {"model.decoder": "bilinear"}, "lines and dots: mIoU"),
+    (LINES, "boundary_f1", {"model.decoder": "bilinear"}, "lines and dots: boundary F1"),
 ]
 points = []
 for store, metric, chosen, name in curves:
