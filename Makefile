@@ -3,9 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,onnx,vision,experiments,optuna,ray,web
+EXTRAS := dev,onnx,vision,experiments,optuna,ray,web,docs
 
-.PHONY: install chromium demo test lint typecheck pytest bench pictures clean
+.PHONY: install chromium demo test lint typecheck pytest bench pictures docs guide-results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,5 +47,15 @@ bench: install
 pictures: install
 	PYTHON=$(BIN)/python bash docs/pictures.sh docs/pictures
 
+# the documentation site and the stride guide, built offline into site/ (every number on the
+# guide's pages is computed while it builds; about a minute on 2 cores)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
+
+# the stored sweep results the guide reads (docs/guide/results/*.db), from the example
+# sweeps under examples/sweeps/ (about 6 minutes on 2 cores); commit them after a change
+guide-results: install
+	PYTHON=$(BIN)/python bash docs/guide/results.sh docs/guide/results
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf site $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -16,3 +16,7 @@ viz coverage --model torchvision:resnet18 --input 1x3x64x64 --layers 2 \
     -o "$out/coverage_resnet18_stem.png"
 viz field torchvision:resnet18 --input 1x3x224x224 --layer layer2 -o "$out/field_resnet18.png"
 viz network examples/specs/fpn_small.yaml -o "$out/network_fpn.svg"
+
+# the stride guide's summary plot (page 6), from the stored example sweeps
+"$python" docs/guide/figures/quality_vs_output_stride.py >"$out/quality_vs_output_stride.svg.tmp"
+mv "$out/quality_vs_output_stride.svg.tmp" "$out/quality_vs_output_stride.svg"
