@@ -21,6 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import onnx
 import pytest
 import torch
 import torchvision
@@ -130,11 +131,24 @@ def test_torch_and_onnx_frontends_agree(name: str, tmp_path: Path) -> None:
     shape = (1, 3, size, size)
     path = export_onnx(model, shape, tmp_path / f"{name}.onnx")
     from_onnx, from_torch = facts(load_onnx(path)), facts(trace_torch(model, shape))
+    if _exporter_folded_batch_norms(model, path):
+        # past 2 GB the legacy exporter cannot write the file and the dynamo exporter's
+        # optimizer folds BatchNorm into the convs and drops all-zero biases (this model's
+        # initial values): the file holds fewer parameters than the model, by design
+        del from_onnx["params"], from_torch["params"]
     disagreements = {
         k: (from_onnx[k], from_torch[k]) for k in from_onnx if from_onnx[k] != from_torch[k]
     }
     assert disagreements == {}
     assert from_torch["unhandled"] == []
+
+
+def _exporter_folded_batch_norms(model: torch.nn.Module, path: Path) -> bool:
+    has_batch_norm = any(
+        isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()
+    )
+    graph = onnx.load(str(path), load_external_data=False).graph
+    return has_batch_norm and not any(n.op_type == "BatchNormalization" for n in graph.node)
 
 
 SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").glob("*.yaml"))
