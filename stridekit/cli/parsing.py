@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any
 
 from stridekit.errors import UsageError
 from stridekit.geometry import Window
@@ -11,10 +11,10 @@ from stridekit.geometry.padding import PaddingSpec
 
 __all__ = [
     "UsageError",
-    "broadcast",
     "parse_input_shape",
     "parse_ints",
     "parse_layer",
+    "parse_op_arguments",
     "parse_padding",
     "parse_sizes",
 ]
@@ -70,20 +70,23 @@ def parse_padding(text: str) -> tuple[PaddingSpec, ...]:
     return tuple(axes)
 
 
-T = TypeVar("T")
+def parse_op_arguments(
+    size: str, kernel: str, stride: str | None, padding: str, dilation: str, output_padding: str
+) -> dict[str, Any]:
+    """The per-axis arguments of one op (``stridekit shape``, ``viz conv``, the explorer's
+    layer tab), parsed for `stridekit.geometry.op_windows.op_windows`.
 
-
-def broadcast(values: tuple[T, ...], axes: int, what: str) -> tuple[T, ...]:
-    """One value for every axis, or exactly one value per axis.
-
-    >>> broadcast((3,), 2, "kernel")
-    (3, 3)
+    >>> parse_op_arguments("224x320", "3", None, "1x2:3", "1", "0")["padding"]
+    [1, (2, 3)]
     """
-    if len(values) == 1:
-        return values * axes
-    if len(values) != axes:
-        raise UsageError(f"--{what} has {len(values)} values but the input has {axes} axes")
-    return values
+    return {
+        "size": parse_sizes(size, "size"),
+        "kernel": list(parse_ints(kernel, "kernel", 1)),
+        "stride": None if stride is None else list(parse_ints(stride, "stride", 1)),
+        "padding": list(parse_padding(padding)),
+        "dilation": list(parse_ints(dilation, "dilation", 1)),
+        "output_padding": list(parse_ints(output_padding, "output-padding")),
+    }
 
 
 LAYER_KEYS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "op": "output_padding"}

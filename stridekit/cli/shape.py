@@ -6,8 +6,9 @@ import typer
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import broadcast, parse_ints, parse_padding, parse_sizes
-from stridekit.geometry import OPS, describe_op, make_window
+from stridekit.cli.parsing import parse_op_arguments
+from stridekit.geometry import OPS, describe_op
+from stridekit.geometry.op_windows import op_windows
 from stridekit.geometry.padding import CONVENTIONS
 
 
@@ -34,22 +35,6 @@ def shape(
 
     Example: stridekit shape --size 224 --kernel 7 --stride 2 --padding 3
     """
-    sizes = parse_sizes(size, "size")
-    axes = len(sizes)
-    kernels = broadcast(parse_ints(kernel, "kernel", 1), axes, "kernel")
-    if stride is None:
-        strides = kernels if op.endswith("pool") else (1,) * axes
-    else:
-        strides = broadcast(parse_ints(stride, "stride", 1), axes, "stride")
-    paddings = broadcast(parse_padding(padding), axes, "padding")
-    dilations = broadcast(parse_ints(dilation, "dilation", 1), axes, "dilation")
-    output_paddings = broadcast(
-        parse_ints(output_padding, "output-padding"), axes, "output-padding"
-    )
-    windows = [
-        make_window(op, n, k, s, p, d, ceil_mode=ceil_mode, output_padding=o, convention=convention)
-        for n, k, s, p, d, o in zip(
-            sizes, kernels, strides, paddings, dilations, output_paddings, strict=True
-        )
-    ]
+    arguments = parse_op_arguments(size, kernel, stride, padding, dilation, output_padding)
+    sizes, windows = op_windows(**arguments, op=op, ceil_mode=ceil_mode, convention=convention)
     emit(describe_op(op, windows, sizes, convention), fmt)

@@ -8,19 +8,13 @@ was drawn: frames and taps, heatmap values, boxes, stages.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import (
-    UsageError,
-    parse_input_shape,
-    parse_ints,
-    parse_padding,
-    parse_sizes,
-)
+from stridekit.cli.parsing import UsageError, parse_input_shape, parse_op_arguments
 from stridekit.geometry import OPS
 from stridekit.geometry.padding import CONVENTIONS
 from stridekit.viz.figure import Picture, Saved
@@ -66,20 +60,6 @@ def _output(path: Path | None, default: str) -> Path:
     return Path(default) if path is None else path
 
 
-def _op_options(
-    size: str, kernel: str, stride: str | None, padding: str, dilation: str, output_padding: str
-) -> dict[str, Any]:
-    """The per-axis arguments of `animate_conv` and `draw_coverage`, parsed."""
-    return {
-        "size": parse_sizes(size, "size"),
-        "kernel": list(parse_ints(kernel, "kernel", 1)),
-        "stride": None if stride is None else list(parse_ints(stride, "stride", 1)),
-        "padding": list(parse_padding(padding)),
-        "dilation": list(parse_ints(dilation, "dilation", 1)),
-        "output_padding": list(parse_ints(output_padding, "output-padding")),
-    }
-
-
 def _position(text: str | None) -> tuple[int, int] | None:
     """``--at 3,4`` → ``(3, 4)``."""
     if text is None:
@@ -119,7 +99,7 @@ def conv(
     """
     from stridekit.viz.animation import animate_conv
 
-    options = _op_options(size, kernel, stride, padding, dilation, output_padding)
+    options = parse_op_arguments(size, kernel, stride, padding, dilation, output_padding)
     movie = animate_conv(**options, op=op, ceil_mode=ceil_mode, convention=convention, fps=fps)
     _done(movie, _output(output, "conv.gif"), fmt)
 
@@ -168,7 +148,7 @@ def coverage(
             raise UsageError("give an op (--size and --kernel) or a model (--model)")
         if layer is not None or layers is not None or input_shape is not None:
             raise UsageError("--layer, --layers and --input go with --model")
-        options = _op_options(size, kernel, stride, padding, dilation, output_padding)
+        options = parse_op_arguments(size, kernel, stride, padding, dilation, output_padding)
         heatmap = draw_coverage(**options, op=op, ceil_mode=ceil_mode, convention=convention)
     _done(heatmap, _output(output, "coverage.png"), fmt)
 

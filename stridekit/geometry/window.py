@@ -235,6 +235,20 @@ class Window:
         start = i * s - lo
         return tuple(start + t * d for t in range(self.kernel))
 
+    def reads(self, i: int, n: int) -> tuple[int, ...]:
+        """What output ``i`` reads of an input of ``n`` pixels, as a picture draws it: a
+        forward window's taps, padding included (a coordinate outside ``0..n-1`` is
+        padding); a transposed window's taps that are real inputs (its "padding" is
+        cropped output, not input).
+
+        >>> Window(kernel=3, stride=2, padding=(1, 1)).reads(0, 5)
+        (-1, 0, 1)
+        >>> Window(kernel=3, stride=2, transposed=True).reads(4, 2)
+        (1,)
+        """
+        taps = self.taps(i)
+        return tuple(j for j in taps if 0 <= j < n) if self.transposed else taps
+
     def _tap_positions(self, n: int) -> np.ndarray:
         """All (output, tap) input coordinates of a forward window, flattened."""
         starts = np.arange(self.output_size(n)) * self.stride - self.pad_lo

@@ -31,10 +31,10 @@ from typing import Any, ClassVar, overload
 
 from stridekit.errors import SizeError, UnsupportedError, UsageError
 from stridekit.geometry import Window
+from stridekit.geometry.op_windows import op_windows
 from stridekit.geometry.padding import PaddingSpec
 from stridekit.render import Result
 from stridekit.viz.figure import Picture
-from stridekit.viz.op_windows import conv_windows
 
 MAX_CELLS = 64  # per axis: an animation draws every cell of the padded input and output
 MAX_FRAMES = MAX_CELLS * MAX_CELLS
@@ -153,8 +153,8 @@ class ConvAnimation(Picture, Result):
     def frames(self) -> tuple[Frame, ...]:
         """One frame per output position, row-major (the last axis moves fastest)."""
         per_axis = [
-            [(i, self._taps(axis, i), w.span(i)) for i in range(out)]
-            for axis, (w, out) in enumerate(zip(self.windows, self.output_sizes, strict=True))
+            [(i, w.reads(i, n), w.span(i)) for i in range(out)]
+            for w, n, out in zip(self.windows, self.sizes, self.output_sizes, strict=True)
         ]
         frames = []
         for index, choice in enumerate(itertools.product(*per_axis)):
@@ -166,13 +166,6 @@ class ConvAnimation(Picture, Result):
                 )
             )
         return tuple(frames)
-
-    def _taps(self, axis: int, i: int) -> tuple[int, ...]:
-        """`Window.taps`; for a transposed window only the inputs that exist (its taps
-        are the solutions of an equation, some of them outside the input)."""
-        window, n = self.windows[axis], self.sizes[axis]
-        taps = window.taps(i)
-        return tuple(j for j in taps if 0 <= j < n) if window.transposed else taps
 
     def _caption(self, output: tuple[int, ...], taps: tuple[tuple[int, ...], ...]) -> str:
         where = output[0] if len(output) == 1 else output
@@ -328,7 +321,7 @@ def animate_conv(
         )
     if not fps > 0:
         raise UsageError(f"fps must be positive, got {fps}")
-    sizes, windows = conv_windows(
+    sizes, windows = op_windows(
         size,
         kernel,
         stride,

@@ -30,11 +30,11 @@ import numpy as np
 
 from stridekit.errors import SizeError, UnsupportedError
 from stridekit.geometry.limits import check_taps
+from stridekit.geometry.op_windows import op_windows
 from stridekit.geometry.padding import PaddingSpec
 from stridekit.render import Result
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
-from stridekit.viz.op_windows import conv_windows
 from stridekit.viz.palette import PALETTE
 
 if TYPE_CHECKING:
@@ -253,7 +253,7 @@ def draw_coverage(
     was saved to (``.png`` or ``.svg``) when ``path`` is given."""
     sizes = tuple(size) if isinstance(size, Sequence) else (size,)
     _check_pixels(sizes, "the input")
-    sizes, windows = conv_windows(
+    sizes, windows = op_windows(
         sizes,
         kernel,
         stride,
@@ -274,7 +274,7 @@ def draw_coverage(
     output_values = None
     if windows[0].transposed:
         writes = [
-            np.array([sum(0 <= j < n for j in w.taps(i)) for i in range(out)])
+            np.array([len(w.reads(i, n)) for i in range(out)])
             for w, n, out in zip(windows, sizes, outputs, strict=True)
         ]
         output_values = writes[0] if len(writes) == 1 else np.outer(writes[0], writes[1])

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stridekit.cli.parsing import broadcast, parse_ints, parse_padding, parse_sizes
+from stridekit.cli.parsing import parse_op_arguments, parse_sizes
 from stridekit.errors import SizeError
-from stridekit.geometry import ShapeReport, Solutions, Window, describe_op, make_window
+from stridekit.geometry import ShapeReport, Solutions, Window, describe_op
 from stridekit.geometry.limits import MAX_SIZE
+from stridekit.geometry.op_windows import op_windows
 from stridekit.web.limits import Limits
 from stridekit.web.window_picture import WindowPicture, window_picture
 
@@ -61,33 +62,16 @@ class ShapeRequest(BaseModel):
 
     def windows(self, sizes: tuple[int, ...]) -> list[Window]:
         """One `Window` per axis, as ``stridekit shape`` builds them."""
-        axes = len(sizes)
-        kernels = broadcast(parse_ints(self.kernel, "kernel", 1), axes, "kernel")
-        if self.stride is None:
-            strides = kernels if self.op.endswith("pool") else (1,) * axes
-        else:
-            strides = broadcast(parse_ints(self.stride, "stride", 1), axes, "stride")
-        paddings = broadcast(parse_padding(self.padding), axes, "padding")
-        dilations = broadcast(parse_ints(self.dilation, "dilation", 1), axes, "dilation")
-        output_paddings = broadcast(
-            parse_ints(self.output_padding, "output-padding"), axes, "output-padding"
+        arguments = parse_op_arguments(
+            self.size, self.kernel, self.stride, self.padding, self.dilation, self.output_padding
         )
-        return [
-            make_window(
-                self.op,
-                n,
-                k,
-                s,
-                p,
-                d,
-                ceil_mode=self.ceil_mode,
-                output_padding=o,
-                convention=self.convention,
-            )
-            for n, k, s, p, d, o in zip(
-                sizes, kernels, strides, paddings, dilations, output_paddings, strict=True
-            )
-        ]
+        _, windows = op_windows(
+            **arguments | {"size": sizes},
+            op=self.op,
+            ceil_mode=self.ceil_mode,
+            convention=self.convention,
+        )
+        return list(windows)
 
     def report(self, limits: Limits | None = None) -> ShapeReport:
         """``stridekit shape``'s answer."""

@@ -37,9 +37,7 @@ class AxisPicture:
         w, n = self.window, self.input_size
         out = w.output_size(n)
         unread = w.unread(n)
-        taps = [w.taps(i) for i in range(out)]
-        if w.transposed:  # the inputs that exist among the solutions of i = j·s − lo + t·d
-            taps = [tuple(j for j in t if 0 <= j < n) for t in taps]
+        taps = [w.reads(i, n) for i in range(out)]
         return {
             "window": w.describe(),
             "input_size": n,

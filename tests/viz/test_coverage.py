@@ -39,11 +39,11 @@ def heatmap(name: str) -> CoverageMap:
 
 
 def _windows(name: str) -> tuple[str, list[Any], list[int]]:
-    from stridekit.viz.op_windows import conv_windows
+    from stridekit.geometry.op_windows import op_windows
 
     case = dict(CASES[name])
     op = case.pop("op", "conv")
-    sizes, windows = conv_windows(**case, op=op)
+    sizes, windows = op_windows(**case, op=op)
     return op, list(windows), list(sizes)
 
 

@@ -1,12 +1,13 @@
-"""One op's windows from the arguments ``stridekit shape`` takes, for the pictures of an op.
+"""One op's windows, axis by axis, from the arguments ``stridekit shape`` takes: the one
+place the CLI's ``shape``, the pictures of an op and the explorer's layer tab build them.
 
 A pool's stride defaults to its kernel (PyTorch's rule); every argument is one value for
 all axes or a list with one value per axis; ``padding`` is one spec (``3``, ``(2, 3)`` as
 lo/hi, ``"same"``) or a list of specs, one per axis.
 
->>> conv_windows((224, 225), 3, stride=2)[1][1].describe()
+>>> op_windows((224, 225), 3, stride=2)[1][1].describe()
 'k=3 s=2 p=(0,0)'
->>> conv_windows(6, 3, op="max_pool", ceil_mode=True)[1][0].describe()
+>>> op_windows(6, 3, op="max_pool", ceil_mode=True)[1][0].describe()
 'k=3 s=3 p=(0,0) ceil'
 """
 
@@ -42,7 +43,7 @@ def per_axis(value: T | Sequence[T], axes: int, what: str) -> tuple[T, ...]:
     return values
 
 
-def conv_windows(
+def op_windows(
     size: int | Sequence[int],
     kernel: int | Sequence[int],
     stride: int | Sequence[int] | None = None,
