@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 EXTRAS := dev,onnx,vision,experiments,optuna,ray,web,docs
 
-.PHONY: install chromium demo test lint typecheck pytest bench pictures docs guide-results clean
+.PHONY: install chromium demo test lint typecheck pytest soak bench pictures docs guide-results clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,8 @@ demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 lint: install
-	$(BIN)/ruff check stridekit tests benchmarks
-	$(BIN)/ruff format --check stridekit tests benchmarks
+	$(BIN)/ruff check stridekit tests benchmarks tools
+	$(BIN)/ruff format --check stridekit tests benchmarks tools
 
 typecheck: install
 	$(BIN)/mypy stridekit
@@ -39,6 +39,13 @@ pytest: install chromium
 	STRIDEKIT_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# the concurrent tests (processes, threads, sockets, clusters, timing) 30 times in a row,
+# each run a fresh pytest -n 2, then the tests marked soak; not part of make test (an hour
+# or more on 2 cores). RUNS=3 for a quick look.
+RUNS ?= 30
+soak: install chromium
+	$(BIN)/python tools/soak.py --runs $(RUNS)
 
 bench: install
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -134,6 +134,11 @@ class WorkerStopped(StrideError):
     """A web explorer worker process died while running a job (killed, out of memory)."""
 
 
+class ShuttingDown(StrideError):
+    """The web explorer is shutting down: a job that was waiting or running is not
+    finished (HTTP 503; the client may send it again once the server is back)."""
+
+
 class TooLarge(SizeError):
     """A web request's body is larger than the explorer's bound (HTTP 413)."""
 

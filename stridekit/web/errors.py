@@ -24,13 +24,22 @@ from starlette.exceptions import HTTPException
 from stridekit.errors import (
     Busy,
     RemoteError,
+    ShuttingDown,
     StrideError,
     TimeLimit,
     TooLarge,
     WorkerStopped,
 )
 
-__all__ = ["Busy", "InternalError", "RemoteError", "TimeLimit", "TooLarge", "WorkerStopped"]
+__all__ = [
+    "Busy",
+    "InternalError",
+    "RemoteError",
+    "ShuttingDown",
+    "TimeLimit",
+    "TooLarge",
+    "WorkerStopped",
+]
 log = logging.getLogger("stridekit.web")
 
 
@@ -47,6 +56,7 @@ STATUS: dict[type[Exception], int] = {
     TimeLimit: 408,
     TooLarge: 413,
     WorkerStopped: 422,
+    ShuttingDown: 503,
     InternalError: 422,
 }
 

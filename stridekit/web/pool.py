@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import threading
 from collections import OrderedDict
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,14 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from stridekit.web.errors import Busy, InternalError, RemoteError, TimeLimit, WorkerStopped
+from stridekit.web.errors import (
+    Busy,
+    InternalError,
+    RemoteError,
+    ShuttingDown,
+    TimeLimit,
+    WorkerStopped,
+)
 from stridekit.web.limits import Limits
 from stridekit.web.worker import serve
 
@@ -30,58 +38,93 @@ _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a threaded server
 
 
 class Worker:
-    """One worker process and the parent's end of its pipe; replaced when it dies."""
+    """One worker process and the parent's end of its pipe; replaced when it dies.
+
+    A job runs in a thread of the pool while the event loop may shut the pool down, so
+    the process and its pipe change hands only under ``_lock``: `kill` (any thread) ends
+    the process, which makes a job blocked on the pipe return at once, and `release`
+    closes the pipe once no job uses it. After `kill`, the worker never starts again.
+    """
 
     def __init__(self) -> None:
         self.process: BaseProcess | None = None
         self.connection: Connection | None = None
         self.jobs = 0
-        self.start()
+        self._lock = threading.Lock()
+        self._closed = False
+        with self._lock:
+            self._start()
 
-    def start(self) -> None:
+    def _start(self) -> None:
         parent, child = _CONTEXT.Pipe(duplex=True)
         process = _CONTEXT.Process(target=serve, args=(child,), daemon=True, name="stridekit-web")
         process.start()
         child.close()
         self.process, self.connection = process, parent
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
+    def _stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
             self.process.join(5)
         if self.connection is not None:
             self.connection.close()
         self.process = self.connection = None
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+    def _replace(self, process: BaseProcess | None) -> None:
+        """Start a fresh process in place of ``process`` (the one a job saw fail), unless
+        the worker is closed or another thread replaced it already."""
+        with self._lock:
+            if not self._closed and self.process is process:
+                self._stop()
+                self._start()
+
+    def kill(self) -> None:
+        """Stop for good: end the process now (a job waiting on it returns at once)."""
+        with self._lock:
+            self._closed = True
+            if self.process is not None and self.process.is_alive():
+                self.process.kill()
+
+    def release(self) -> None:
+        """Reap the process and close the pipe, once no job is using them (after `kill`
+        and after the pool's threads have finished)."""
+        with self._lock:
+            self._closed = True
+            self._stop()
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and self.process.is_alive()
+        process = self.process
+        return process is not None and process.is_alive()
 
     def call(self, job: str, params: dict[str, Any], blob: bytes, time_limit: float) -> str:
         """Run one job (blocking, in a thread of the pool); raise what it raised."""
-        if not self.alive:
-            self.restart()
-        assert self.connection is not None and self.process is not None
+        with self._lock:
+            if self._closed:
+                raise ShuttingDown(f"the explorer is shutting down; {job} was not run")
+            if self.process is None or not self.process.is_alive():
+                self._stop()
+                self._start()
+            process, connection = self.process, self.connection
+        assert process is not None and connection is not None
         self.jobs += 1
         try:
-            self.connection.send((job, params, blob))
-            if not self.connection.poll(time_limit):
-                self.restart()
+            connection.send((job, params, blob))
+            if not connection.poll(time_limit):
+                self._replace(process)
                 raise TimeLimit(
                     f"{job} took longer than {time_limit:g} s, the time limit per request "
                     "(stridekit serve --time-limit); try a smaller input"
                 )
-            reply = self.connection.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            code = self.process.exitcode if self.process is not None else None
-            self.restart()
+            reply = connection.recv()
+        except (EOFError, OSError):
+            if self._closed:
+                raise ShuttingDown(f"the explorer is shutting down; {job} was stopped") from None
+            self._replace(process)
             raise WorkerStopped(
-                f"the worker running {job} stopped (exit code {code}); the request may need "
-                "more memory than this machine has"
+                f"the worker running {job} stopped (exit code {process.exitcode}); the "
+                "request may need more memory than this machine has"
             ) from None
         if reply[0] == "ok":
             return str(reply[1])
@@ -103,6 +146,7 @@ class WorkerPool:
         self._running: dict[str, asyncio.Task[str]] = {}
         self._threads = ThreadPoolExecutor(limits.workers, thread_name_prefix="stridekit-pool")
         self._warming: asyncio.Future[str] | None = None
+        self._closed = False
 
     async def start(self) -> None:
         """Start the workers (they import stridekit's heavy parts on their first job)."""
@@ -115,9 +159,15 @@ class WorkerPool:
         self._warming.add_done_callback(lambda task: task.cancelled() or task.exception())
 
     def close(self) -> None:
+        """Shut down, whatever is in flight: jobs not yet started are cancelled, running
+        ones end at once (their processes are killed, so they raise `ShuttingDown`), and
+        each worker's pipe is closed once, after the last thread using it has returned."""
+        self._closed = True
         for worker in self._workers:
-            worker.stop()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+            worker.kill()
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        for worker in self._workers:
+            worker.release()
 
     @property
     def in_flight(self) -> int:
@@ -141,6 +191,8 @@ class WorkerPool:
         return self._run(key, job, params, blob)
 
     async def _run(self, key: str, job: str, params: dict[str, Any], blob: bytes) -> str:
+        if self._closed:
+            raise ShuttingDown(f"the explorer is shutting down; {job} was not run")
         if key in self.cache:
             self.cache.move_to_end(key)
             self.hits += 1
@@ -162,6 +214,8 @@ class WorkerPool:
         assert self._idle is not None, "start() the pool first"
         worker = await self._idle.get()
         try:
+            if self._closed:
+                raise ShuttingDown(f"the explorer is shutting down; {job} was not run")
             loop = asyncio.get_running_loop()
             text = await loop.run_in_executor(
                 self._threads, worker.call, job, params, blob, self.limits.time_limit_s

@@ -4,13 +4,14 @@ replaced, a full queue refuses at once, identical requests share one computation
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 
-from stridekit.web.errors import Busy, RemoteError, TimeLimit
+from stridekit.web.errors import Busy, RemoteError, ShuttingDown, TimeLimit
 from stridekit.web.limits import Limits
 from stridekit.web.pool import WorkerPool
 
@@ -94,5 +95,50 @@ def test_a_stride_error_in_a_worker_keeps_its_type_and_message() -> None:
             assert "7" in str(raised.value)
         finally:
             pool.close()
+
+    run(scenario)
+
+
+def test_close_with_jobs_in_flight_ends_them_and_stops_each_worker_once() -> None:
+    """The shutdown race of issue 20: ``close()`` from the event loop while pool threads
+    are still using the workers' pipes (the warm-up, a running job, a queued one)."""
+
+    async def scenario() -> None:
+        pool = WorkerPool(Limits(workers=1, queue=4))
+        await pool.start()  # the warm-up job imports torch in the worker: seconds
+        running = asyncio.ensure_future(
+            pool.run("analyze", {"source": {"kind": "name", "name": "resnet18"}})
+        )
+        queued = asyncio.ensure_future(pool.run("analyze", {"source": SPEC}))
+        await asyncio.sleep(0.2)  # the warm-up holds the worker's pipe in a pool thread
+        worker = pool._workers[0]
+        process = worker.process
+        assert process is not None and process.is_alive()
+        pool.close()
+        assert not process.is_alive() and worker.process is None and worker.connection is None
+        results = await asyncio.gather(running, queued, return_exceptions=True)
+        assert all(isinstance(r, ShuttingDown) for r in results), results
+        with pytest.raises(ShuttingDown, match="shutting down"):
+            await pool.run("analyze", {"source": SPEC})
+        pool.close()  # a second close finds nothing left to stop
+
+    run(scenario)
+
+
+def test_close_while_a_worker_is_being_replaced() -> None:
+    """A job past the time limit replaces its worker in a pool thread; a close at the
+    same moment neither closes a pipe twice nor leaves a fresh process behind."""
+
+    async def scenario() -> None:
+        before = set(multiprocessing.active_children())  # the session's server has its own
+        pool = WorkerPool(Limits(time_limit_s=0.01, workers=1))
+        await pool.start()
+        worker = pool._workers[0]
+        job = asyncio.ensure_future(pool.run("analyze", {"source": SPEC}))
+        await asyncio.sleep(0.05)  # the warm-up has timed out: its thread is replacing
+        pool.close()
+        await asyncio.gather(job, return_exceptions=True)
+        assert worker.process is None and worker.connection is None
+        assert set(multiprocessing.active_children()) <= before
 
     run(scenario)
