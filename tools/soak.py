@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 CONCURRENT = [
+    "tests/faults",
     "tests/web",
     "tests/experiments/test_ray_runner.py",
     "tests/experiments/test_runner.py",
@@ -48,6 +50,13 @@ def pytest_command(paths: list[str], *extra: str) -> list[str]:
     ]
 
 
+def interruptible() -> None:
+    """In the child before it runs: SIGINT as a terminal delivers it. A shell starts a
+    background job with SIGINT ignored, and Python then keeps ignoring it, so the tests
+    that press Ctrl-C in a child would wait in vain."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30, help="runs of the concurrent tests")
@@ -60,7 +69,13 @@ def main() -> int:
     passed = failed = 0
     for run in range(1, args.runs + 1):
         start = time.monotonic()
-        done = subprocess.run(pytest_command(args.paths), env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            pytest_command(args.paths),
+            env=env,
+            capture_output=True,
+            text=True,
+            preexec_fn=interruptible,
+        )
         seconds = time.monotonic() - start
         summary = (done.stdout.strip().splitlines() or ["(no output)"])[-1]
         if done.returncode == 0:
@@ -76,7 +91,9 @@ def main() -> int:
             flush=True,
         )
     if not args.no_marked:
-        marked = subprocess.run(pytest_command(["tests"], "--soak", "-m", "soak"), env=env)
+        marked = subprocess.run(
+            pytest_command(["tests"], "--soak", "-m", "soak"), env=env, preexec_fn=interruptible
+        )
         print(f"soak-marked tests: {'ok' if marked.returncode in (0, 5) else 'FAILED'}")
         if marked.returncode not in (0, 5):
             failed += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import typer
@@ -58,6 +59,43 @@ def serve_command(
     hosts = [*LOCAL_HOSTS, *(allow_host or [])]
     if host not in ("127.0.0.1", "localhost", "::1"):
         hosts.append(host)
+    listening = bind(host, port)  # before anything says where it listens
+    port = listening.getsockname()[1]
     application = create_app(limits, stores, hosts)
-    print(f"stridekit explorer on http://{host}:{port} (Ctrl+C stops it)", flush=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    where = f"[{host}]" if ":" in host else host
+    print(f"stridekit explorer on http://{where}:{port} (Ctrl+C stops it)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning"))
+    with listening:
+        server.run(sockets=[listening])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; a port in use or an address this machine does
+    not have is one line that says what to do.
+
+    >>> listening = bind("127.0.0.1", 0)
+    >>> bind("127.0.0.1", listening.getsockname()[1])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    stridekit.errors.UsageError: cannot listen on 127.0.0.1:... (address already in use); ...
+    >>> listening.close()
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise UsageError(f"cannot listen on {host}: {error.strerror}; check --host") from None
+    family, kind, protocol, _, address = infos[0]
+    listening = socket.socket(family, kind, protocol)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind(address)
+        listening.listen(2048)
+    except OSError as error:
+        listening.close()
+        reason = (error.strerror or str(error)).lower()
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({reason}); stop what uses it, or choose "
+            "another port with --port (--port 0 takes any free one)"
+        ) from None
+    listening.set_inheritable(True)
+    return listening

@@ -5,8 +5,10 @@
 - a body that does not match the schema: 422 (FastAPI's validation, one line per field);
 - a body larger than the bound: 413; no free worker and a full queue: 429 with
   ``Retry-After``; a job past the time limit: 408;
+- a worker process that died under the job (killed, out of memory), or a server shutting
+  down: 503, and the same request may be sent again (a fresh worker takes its place);
 - anything else is a bug in stridekit: 422 with type ``InternalError``, the traceback
-  in the server's log (the tests fail on that type). No request gets a 5xx.
+  in the server's log (the tests fail on that type). No other request gets a 5xx.
 
 >>> status_of(Busy("all workers are busy"))
 429
@@ -55,7 +57,7 @@ STATUS: dict[type[Exception], int] = {
     Busy: 429,
     TimeLimit: 408,
     TooLarge: 413,
-    WorkerStopped: 422,
+    WorkerStopped: 503,
     ShuttingDown: 503,
     InternalError: 422,
 }

@@ -31,6 +31,7 @@ from stridekit.experiments.runner import (
 )
 from stridekit.experiments.store import Status, Store
 from stridekit.experiments.sweep import run_sweep
+from tests.children import interruptible
 from tests.experiments import ray_cluster
 from tests.experiments.conftest import tiny_config
 from tests.experiments.ray_fakes import FaultyTrial, accuracy_of, starts
@@ -290,6 +291,7 @@ def driver(ray_address: str, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,  # Ctrl-C reaches it even when the suite ignores SIGINT
     )
     yield process
     if process.poll() is None:

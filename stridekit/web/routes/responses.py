@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 
 class ErrorBody(BaseModel):
-    """Every 4xx answer: the message the CLI would print and the error's type."""
+    """Every error answer: the message the CLI would print and the error's type."""
 
     error: str
     type: str
@@ -30,6 +30,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (413, "The body is larger than the bound"),
         (422, "The body does not match the schema"),
         (429, "Every worker is busy and the queue is full"),
+        (503, "The worker died under the job, or the server is shutting down: send it again"),
     )
 }
 

@@ -1,0 +1,123 @@
+"""Faults around ``stridekit serve``, injected for real on a child process: the port
+taken, SIGINT and SIGTERM, a worker killed in the middle of an analysis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.serving import serve_command, served
+
+pytest.importorskip("fastapi", reason="the web extra is not installed")
+pytestmark = pytest.mark.xdist_group("serve-faults")
+# uvicorn shuts down in order, then the signal ends the process as it would have: Ctrl+C
+# is the shell's 130 ("stridekit: aborted"), SIGTERM re-raised ends it by that signal
+EXIT = {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM}
+
+
+def test_a_port_in_use_is_one_line_and_exit_2_before_anything_listens() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        start = time.monotonic()
+        done = subprocess.run(
+            serve_command("--port", str(port)), capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 2
+    assert done.stdout == ""  # it never said it listens
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port} (address already in use)" in lines[0]
+    assert "--port" in lines[0]
+    assert time.monotonic() - start < 30
+
+
+def test_an_unknown_host_is_one_line() -> None:
+    done = subprocess.run(
+        serve_command("--host", "no-such-host.invalid", "--port", "0"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("stridekit: error: cannot listen on no-such-host.invalid")
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_server_and_its_workers_quietly(signal_number: int) -> None:
+    with served("--workers", "2") as server:
+        workers = _workers(server.process.pid)
+        assert len(workers) == 2
+        seconds = server.stop(signal_number)
+        _, stderr = server.process.communicate(timeout=10)
+    assert server.process.returncode == EXIT[signal_number], stderr
+    assert "Traceback" not in stderr and "Errno" not in stderr, stderr
+    assert seconds < 15
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def test_a_worker_killed_mid_analysis_fails_that_request_only() -> None:
+    spec = '{"input": [1, 3, 64, 64], "layers": [{"type": "conv", "channels": 4, "kernel": 3}]}'
+    with (
+        served("--workers", "1") as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        _settle(client)  # the warm-up job is done
+        (worker,) = _workers(server.process.pid)
+        os.kill(worker, signal.SIGSTOP)  # the job will reach it and wait there, unfinished
+        answer: list[httpx.Response] = []
+        request = threading.Thread(
+            target=lambda: answer.append(
+                client.post("/api/analyze", json={"model": {"spec": spec}})
+            )
+        )
+        request.start()
+        _settle(client, in_flight=1)
+        os.kill(worker, signal.SIGKILL)
+        request.join(60)
+        assert answer and answer[0].status_code == 503, answer
+        body = answer[0].json()
+        assert body["type"] == "WorkerStopped" and "running analyze stopped" in body["error"]
+        again = client.post("/api/analyze", json={"model": {"spec": spec}})
+        assert again.status_code == 200, again.text
+        health = client.get("/api/health").json()
+        assert health["alive"] == 1 and _workers(server.process.pid) != [worker]
+        server.stop()
+
+
+def _settle(client: httpx.Client, in_flight: int = 0, within_s: float = 60.0) -> None:
+    """Wait until the server has ``in_flight`` jobs."""
+    deadline = time.monotonic() + within_s
+    while client.get("/api/health").json()["in_flight"] != in_flight:
+        assert time.monotonic() < deadline, f"never {in_flight} jobs in flight"
+        time.sleep(0.05)
+
+
+def _workers(pid: int) -> list[int]:
+    """The explorer's worker processes: children of ``pid`` started by multiprocessing's
+    spawn (not its resource tracker)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        children = [int(child) for child in listing.read().split()]
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def _kill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
