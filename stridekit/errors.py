@@ -122,6 +122,12 @@ class StoreError(StrideError):
     the transition asked for (finishing a trial that is not running)."""
 
 
+class StoreWriteError(StoreError):
+    """The file system refused a write to a sweep's store (full, read-only, an I/O error).
+    SQLite rolled the write back: the store holds its last committed state, and running
+    the same sweep again, once the cause is gone, resumes it."""
+
+
 class Busy(StrideError):
     """The web explorer's workers are all busy and its queue is full (HTTP 429)."""
 

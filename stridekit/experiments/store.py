@@ -61,8 +61,10 @@ finished_at    when the trial finished or failed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -72,7 +74,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from stridekit.errors import StoreError
+from stridekit.errors import StoreError, StoreWriteError
 
 SCHEMA_VERSION = 1
 
@@ -233,6 +235,10 @@ class Store:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if _refused_write(error):
+                raise StoreWriteError(refused_write_message(path, error)) from None
+            raise StoreError(f"{path} is not a stridekit store ({error})") from None
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path} is not a stridekit store ({error})") from None
         store = cls(connection, path)
@@ -271,13 +277,23 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One transaction; a write the disk refuses is a `StoreWriteError`, and SQLite has
+        rolled it back (the store holds what the last committed transition left)."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):  # already rolled back by SQLite
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            if _refused_write(error):
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise StoreWriteError(refused_write_message(self.path, error)) from None
             raise
-        self._db.execute("COMMIT")
 
     def claim(self) -> None:
         """Become the store's one writer, or fail at once if a running sweep already is.
@@ -496,3 +512,39 @@ def _record(row: dict[str, Any]) -> TrialRecord:
     row["status"] = Status(row["status"])
     row["in_spec"] = bool(row["in_spec"])
     return TrialRecord(**row)
+
+
+# SQLite's primary result codes for a write that the file system refused
+_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_FULL = 8, 10, 14, 13
+
+
+def _refused_write(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (
+        _SQLITE_READONLY,
+        _SQLITE_IOERR,
+        _SQLITE_CANTOPEN,
+        _SQLITE_FULL,
+    )
+
+
+def refused_write_message(path: Path, error: sqlite3.OperationalError) -> str:
+    """What to tell a user whose store could not be written: the store, the cause, the
+    free space where it lies, and how to go on.
+
+    >>> error = sqlite3.OperationalError("database or disk is full")
+    >>> print(refused_write_message(Path("/no/such/runs.db"), error))  # doctest: +ELLIPSIS
+    cannot write the store /no/such/runs.db: database or disk is full (... free there); ...
+    """
+    folder = path.resolve().parent
+    while not folder.exists() and folder != folder.parent:  # a store whose folder went
+        folder = folder.parent
+    try:
+        free = f"{shutil.disk_usage(folder).free / 2**20:.1f} MiB free there"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"cannot write the store {path}: {error} ({free}); the trials it finished are kept "
+        "and those it was running run again: make room (or make it writable) and run the "
+        "same command again to resume"
+    )

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from stridekit.errors import SweepSpecError
+from stridekit.errors import StoreError, StoreWriteError, SweepSpecError
 from stridekit.experiments.halving import HalvingRule, rung_values, rungs
 from stridekit.experiments.progress import SweepProgress
 from stridekit.experiments.results import Results, format_value, mean_std
@@ -356,6 +356,10 @@ def run_sweep(
                     "run the same command again to resume",
                     markup=False,
                 )
+                raise
+            except StoreWriteError:  # the runner has cancelled its trials; say so if we can
+                with contextlib.suppress(StoreError):
+                    driver.release()
                 raise
         counts = store.counts()
         failures = [
