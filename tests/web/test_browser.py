@@ -20,6 +20,13 @@ from tests.web.test_api import tiny_onnx
 SELECTS = ("op", "axes", "convention")
 
 
+def open_page(page: Any, path: str) -> None:
+    """Go to ``path`` and wait until the page has booted (its controls listen, the state in
+    the URL is applied): a control set before that would be reset by the boot."""
+    page.goto(path)
+    page.wait_for_selector("body[data-ready='1']", state="attached")
+
+
 def set_layer(page: Any, **fields: str) -> None:
     """Fill the layer form's fields (select or type) and wait for the answer."""
     for name, value in fields.items():
@@ -30,8 +37,8 @@ def set_layer(page: Any, **fields: str) -> None:
             element.set_checked(value == "1")
         else:
             element.fill(value)
-    page.wait_for_timeout(150)  # the form waits 120 ms for more typing
-    # selectors, not script: the page's Content Security Policy forbids eval
+    # busy from the first keystroke until the answer to the last one is shown (the form
+    # waits 120 ms for more typing); selectors, not script: the page's CSP forbids eval
     page.wait_for_selector("#layer[data-busy='0']", state="attached")
 
 
@@ -45,7 +52,7 @@ def highlighted(page: Any) -> set[tuple[int, ...]]:
 
 
 def test_numbers_formula_and_findings_follow_the_controls(page: Any) -> None:
-    page.goto("/")
+    open_page(page, "/")
     set_layer(page, axes="1", height="224", kernel="3", stride="2", padding="0")
     expected = describe_op("conv", [make_window("conv", 224, 3, 2)], [224])
     assert page.locator("#layer-out").inner_text() == str(expected.axes[0].output_size)
@@ -60,7 +67,7 @@ def test_numbers_formula_and_findings_follow_the_controls(page: Any) -> None:
 
 
 def test_the_animation_steps_through_the_windows_taps(page: Any) -> None:
-    page.goto("/")
+    open_page(page, "/")
     set_layer(page, axes="2", height="7", width="6", kernel="3", stride="2", padding="1")
     rows, cols = make_window("conv", 7, 3, 2, 1), make_window("conv", 6, 3, 2, 1)
     outputs = (rows.output_size(7), cols.output_size(6))
@@ -80,7 +87,7 @@ def test_the_animation_steps_through_the_windows_taps(page: Any) -> None:
 
 
 def test_the_heatmap_shows_the_coverage(page: Any) -> None:
-    page.goto("/")
+    open_page(page, "/")
     set_layer(
         page,
         op="conv_transpose",
@@ -103,7 +110,7 @@ def test_the_heatmap_shows_the_coverage(page: Any) -> None:
 
 
 def test_a_shared_url_restores_the_state(page: Any, browser: Any, server: str) -> None:
-    page.goto("/")
+    open_page(page, "/")
     set_layer(
         page,
         op="max_pool",
@@ -117,7 +124,7 @@ def test_a_shared_url_restores_the_state(page: Any, browser: Any, server: str) -
     url, out = page.url, page.inner_text("#layer-out")
     other = browser.new_page()
     try:
-        other.goto(url)
+        open_page(other, url)
         other.wait_for_selector("#layer[data-busy='0']", state="attached")
         form = other.locator("#layer-form")
         assert form.locator("[name=op]").input_value() == "max_pool"
@@ -134,7 +141,7 @@ def wait_for_table(page: Any) -> None:
 
 
 def test_the_model_tab_shows_a_registry_model(page: Any) -> None:
-    page.goto("/#model?name=torchvision:resnet18&input=1x3x64x64")
+    open_page(page, "/#model?name=torchvision:resnet18&input=1x3x64x64")
     wait_for_table(page)
     analysis = analyze("torchvision:resnet18", (1, 3, 64, 64))
     rows = page.locator("#layers-table tbody tr")
@@ -154,7 +161,7 @@ def test_the_model_tab_shows_a_registry_model(page: Any) -> None:
 def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) -> None:
     path = tmp_path / "tiny.onnx"
     path.write_bytes(tiny_onnx())
-    page.goto("/#model")
+    open_page(page, "/#model")
     page.check("#model-form input[value=onnx]")
     page.set_input_files("#model-form input[name=onnx]", str(path))
     page.click("#model-run")
@@ -165,7 +172,7 @@ def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) ->
 
 
 def test_the_experiments_tab_shows_a_store(page: Any) -> None:
-    page.goto("/#experiments")
+    open_page(page, "/#experiments")
     page.wait_for_selector("#configs-table")
     assert page.locator("#configs-table tbody tr").count() == 2
     assert page.locator("#trials-table tbody tr").count() == 4
@@ -176,7 +183,6 @@ def test_the_experiments_tab_shows_a_store(page: Any) -> None:
 def test_the_page_loads_nothing_from_elsewhere(page: Any, server: str, tab: str) -> None:
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(f"/#{tab}")
-    page.wait_for_selector("body[data-ready='1']", state="attached")
+    open_page(page, f"/#{tab}")
     page.wait_for_timeout(300)
     assert requested and all(url.startswith(server) or url.startswith("data:") for url in requested)

@@ -265,6 +265,8 @@ function drawCoverage(data) {
 // --- one update ------------------------------------------------------------------------
 
 async function update() {
+  clearTimeout(pending); // this update reads the form as it is now
+  pending = null;
   syncVisibility();
   const state = layerState();
   if (!document.getElementById("layer").hidden) writeHash("layer", state);
@@ -301,10 +303,11 @@ async function update() {
   }
   if (findings.status === "fulfilled") findingList(document.getElementById("layer-findings"), findings.value);
   else document.getElementById("layer-findings").replaceChildren();
-  section.dataset.busy = "0";
+  if (pending === null) section.dataset.busy = "0"; // else newer input waits its turn
 }
 
 function schedule() {
+  document.getElementById("layer").dataset.busy = "1"; // what is shown is stale from now on
   clearTimeout(pending);
   pending = setTimeout(update, 120);
 }
@@ -312,8 +315,13 @@ function schedule() {
 export function initLayer() {
   const { tab, params } = readHash();
   applyState(tab === "layer" ? params : new URLSearchParams());
-  form().addEventListener("input", schedule);
-  form().addEventListener("change", schedule);
+  // the controls an op has show at once; the numbers follow once typing pauses
+  for (const kind of ["input", "change"]) {
+    form().addEventListener(kind, () => {
+      syncVisibility();
+      schedule();
+    });
+  }
   form().addEventListener("submit", (event) => event.preventDefault());
   document.getElementById("play").addEventListener("click", togglePlay);
   document.getElementById("step").addEventListener("click", () => {
