@@ -78,6 +78,7 @@ def main() -> None:
     spec.write_text(SPEC)
     root = str(Path(__file__).resolve().parent.parent)
     ray.init(
+        address="local",  # a Ray of its own, whatever `ray start` left in /tmp/ray
         num_cpus=CPUS,
         include_dashboard=False,
         logging_level="WARNING",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -54,3 +55,21 @@ class Golden:
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(bool(request.config.getoption("--update-golden")))
+
+
+@pytest.fixture(scope="session")
+def ray_address(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any:
+    """The address of a real local Ray cluster (2 CPUs on 127.0.0.1), one per test session
+    and shared by pytest-xdist's workers; stopped at the end. Skips, saying why, only where
+    Ray is not installed."""
+    from tests.experiments import ray_cluster
+
+    ray_cluster.keep_on_loopback()  # before Ray is imported, where it can be
+    missing = ray_cluster.ray_available()
+    if missing is not None:
+        pytest.skip(missing)
+    # xdist's workers share the run's temporary folder; a lone pytest keeps to its own
+    base = tmp_path_factory.getbasetemp()
+    folder = base.parent if worker_id != "master" else base
+    with ray_cluster.shared_cluster(folder) as cluster:
+        yield cluster.address

@@ -36,7 +36,6 @@ import contextlib
 import logging
 import os
 import queue
-import socket
 import sys
 import threading
 import time
@@ -46,6 +45,7 @@ from fractions import Fraction
 from typing import Any
 
 from stridekit.errors import StrideError, UsageError
+from stridekit.experiments.ray_address import resolve_address
 from stridekit.experiments.runner import (
     EventHandler,
     Runner,
@@ -66,7 +66,6 @@ from stridekit.experiments.shared_dataset import SharedDataset, shared_dataset_k
 
 UPDATE_INTERVAL_S = 0.2  # a worker sends a trial's progress at most this often
 POLL_S = 0.1  # how long the driver waits for any task before it looks again
-CONNECT_TIMEOUT_S = 10.0  # how long the head's port may take to answer
 
 
 @dataclass(frozen=True)
@@ -320,13 +319,13 @@ class RayRunner(Runner):
         """Connect to the cluster unless this process already is; True if it connected."""
         if ray.is_initialized():
             return False
-        address = self.options.address
-        if address is not None:
-            _check_reachable(address)
+        address, notice = resolve_address(self.options.address)
+        if notice:
+            print(f"stridekit: {notice}", file=sys.stderr, flush=True)
         try:
             ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         except (ConnectionError, ValueError) as error:
-            where = f"--address {address}" if address else "ray.init()"
+            where = f"--address {address}"
             raise UsageError(
                 f"{where}: no Ray cluster to connect to ({_one_line(str(error))}); start one "
                 "with `ray start --head` and give its HOST:PORT, or `auto` on one of its nodes"
@@ -362,30 +361,6 @@ class RayRunner(Runner):
                 return None
             self.shared[key] = ray.put(SharedDataset.of(data))
         return self.shared[key]
-
-
-def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """Fail at once when nothing listens at ``HOST:PORT`` (Ray itself retries for minutes);
-    ``auto`` and ``ray://`` addresses are left to Ray.
-
-    >>> _check_reachable("auto")
-    >>> try:
-    ...     _check_reachable("127.0.0.1:1", timeout=1)
-    ... except UsageError as error:
-    ...     print(str(error).partition(";")[0])
-    --address 127.0.0.1:1: nothing answers there (Connection refused)
-    """
-    host, colon, port = address.rpartition(":")
-    if not colon or not port.isdigit() or "://" in address:
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise UsageError(
-            f"--address {address}: nothing answers there ({reason}); is the cluster's head "
-            "node up? (`ray status` on it shows its address)"
-        ) from None
 
 
 def _next_item(ray: Any, generator: Any, key: str) -> tuple[Any, str]:

@@ -34,21 +34,3 @@ def _one_thread() -> Any:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="session")
-def ray_address(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Any:
-    """The address of a real local Ray cluster (2 CPUs on 127.0.0.1), one per test session
-    and shared by pytest-xdist's workers; stopped at the end. Skips, saying why, only where
-    Ray is not installed."""
-    from tests.experiments import ray_cluster
-
-    ray_cluster.keep_on_loopback()  # before Ray is imported, where it can be
-    missing = ray_cluster.ray_available()
-    if missing is not None:
-        pytest.skip(missing)
-    # xdist's workers share the run's temporary folder; a lone pytest keeps to its own
-    base = tmp_path_factory.getbasetemp()
-    folder = base.parent if worker_id != "master" else base
-    with ray_cluster.shared_cluster(folder) as cluster:
-        yield cluster.address
