@@ -42,7 +42,6 @@ def pytest_command(paths: list[str], *extra: str) -> list[str]:
         "2",
         "--dist",
         "loadgroup",
-        "-q",
         "-p",
         "no:cacheprovider",
         *extra,
