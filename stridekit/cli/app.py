@@ -7,6 +7,7 @@ import sys
 import typer
 
 from stridekit.errors import StrideError
+from stridekit.experiments.signals import Terminated
 
 app = typer.Typer(
     name="stridekit",
@@ -34,7 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         code = command.main(args=args, prog_name="stridekit", standalone_mode=False)
     except typer.Exit as stop:
         return int(stop.exit_code)
-    except typer.Abort:
+    except typer.Abort as stop:
+        if isinstance(stop.__cause__, Terminated):  # SIGTERM during a sweep
+            print("stridekit: terminated", file=sys.stderr)
+            return 143
         print("stridekit: aborted", file=sys.stderr)
         return 130
     except typer.TyperException as error:  # usage errors: unknown option, bad value

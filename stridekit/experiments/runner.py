@@ -283,6 +283,7 @@ class ProcessRunner(Runner):
         pool = new_pool()
         running: dict[futures.Future[TrialOutcome], TrialTask] = {}
         exhausted = False
+        finished = False
         try:
             while True:
                 while not exhausted and len(running) < self.workers:
@@ -293,6 +294,7 @@ class ProcessRunner(Runner):
                     future = pool.submit(_execute_in_worker, task, self.trial_function, self.device)
                     running[future] = task
                 if not running:
+                    finished = True
                     return
                 done, _ = futures.wait(running, timeout=0.1, return_when=futures.FIRST_COMPLETED)
                 _drain(events, on_event)
@@ -311,9 +313,19 @@ class ProcessRunner(Runner):
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = new_pool()
         finally:
+            if not finished:  # Ctrl-C, SIGTERM, a store that failed: stop the trials now
+                _kill_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
             _drain(events, on_event)
             events.close()
+
+
+def _kill_workers(pool: futures.ProcessPoolExecutor) -> None:
+    """End a pool's worker processes at once: its ``shutdown`` would wait for the trials
+    they run (``ProcessPoolExecutor.kill_workers`` arrives only in Python 3.14)."""
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError):
+            process.kill()
 
 
 def _drain(events: Any, on_event: EventHandler) -> None:

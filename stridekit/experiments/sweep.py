@@ -52,6 +52,7 @@ from stridekit.experiments.runner import (
     make_runner,
 )
 from stridekit.experiments.search import Search, choice_config, choice_factors, make_search
+from stridekit.experiments.signals import sigterm_interrupts
 from stridekit.experiments.spec import SweepSpec, TrialConfig
 from stridekit.experiments.store import PlannedTrial, Status, Store, TrialRecord, config_hash
 from stridekit.render import Result, table
@@ -310,7 +311,7 @@ def run_sweep(
     ``backend`` ``"local"`` runs trials in this process (``workers`` 1) or in worker
     processes; ``"ray"`` runs them as Ray tasks as ``ray`` says (`RayOptions`). Ctrl-C
     (KeyboardInterrupt) cancels the running trials, puts them back to pending, and is
-    raised again.
+    raised again; so does SIGTERM, raised as `Terminated` (a KeyboardInterrupt).
     """
     start = time.perf_counter()
     spec = SweepSpec.load(spec_path)
@@ -321,7 +322,7 @@ def run_sweep(
         trial_function or _default_trial_function(), workers, device, backend=backend, ray=ray
     )
     console = console or Console(file=sys.stderr, highlight=False)
-    with Store.open(store_path or default_store(spec_path)) as store:
+    with sigterm_interrupts(), Store.open(store_path or default_store(spec_path)) as store:
         store.claim()  # the one writer
         driver = _Driver(spec, store, search, retry_failed=retry_failed)
         if search.adaptive:

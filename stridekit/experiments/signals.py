@@ -1,0 +1,42 @@
+"""SIGTERM during a sweep is a Ctrl-C: the running trials are cancelled and go back to
+pending, the sweep says so, and the process ends (a scheduler's ``kill``, ``docker
+stop`` and systemd send SIGTERM, and would otherwise end the driver with no word, its
+worker processes still training).
+
+>>> with sigterm_interrupts():
+...     try:
+...         signal.raise_signal(signal.SIGTERM)
+...     except Terminated as stop:
+...         print(type(stop).__mro__[1].__name__, "-", stop)
+KeyboardInterrupt - terminated (SIGTERM)
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: handled as Ctrl-C is, and told apart by its type (exit 143)."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated("terminated (SIGTERM)")
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM raises `Terminated` in the main thread; the previous
+    handler is restored after. Elsewhere than in the main thread, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
