@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
+from stridekit.doctor.strides import SizePlans, stride_mismatch
 from stridekit.geometry import same_padding
 from stridekit.graph import Graph, Node
 from stridekit.render import axes_text
@@ -90,15 +91,9 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
             "both), or crop the shifted branch by the offset",
             data,
         )
-    for name, why in analysis.field_result.unmergeable.items():
-        yield Finding(
-            "misaligned-merge",
-            Severity.error,
-            name,
-            f"{name}: {why}",
-            "resample one branch so both have the same cumulative stride",
-            {},
-        )
+    plans = SizePlans(graph)
+    for name in analysis.field_result.mismatched:
+        yield from stride_mismatch(analysis, name, split_point(graph, name).name, plans)
 
 
 @rule("portability", "padding that differs between TF/ONNX SAME and PyTorch for this input")
