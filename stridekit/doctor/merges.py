@@ -53,7 +53,9 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
     the input size) leaves the branches at least one pixel of the grid they split from
     apart: a warning. An offset below one such pixel comes from kernel parity alone (a
     2x2 average pool is centred half a pixel off: ResNet-D's shortcut), the same at
-    every input size, and a model trained from scratch learns around it: info."""
+    every input size, and a model trained from scratch learns around it: info. Branches
+    with different strides are judged in `stridekit.doctor.strides` (a resampled gate,
+    sizes that match by accident, grids that drift apart)."""
     graph = analysis.graph
     for name, offsets in analysis.field_result.misalignment.items():
         shown = ", ".join(str(o) for o in offsets)

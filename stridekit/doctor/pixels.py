@@ -215,8 +215,9 @@ def _pointwise_until_head(
             continue
         seen.add(later.name)
         if later.axes is not None:
-            windows = later.windows
-            if not windows or any(w.extent != 1 or w.stride != 1 or any(w.padding) for w in windows):
+            windows = later.windows or ()
+            pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
+            if not pointwise or not all(pointwise):
                 return False, seen
         queue.extend(consumers[later.name])
     return True, seen

@@ -192,7 +192,7 @@ def stride_mismatch(
         }
         where = (
             f"the branches merged at {name} have cumulative strides {shown} on axis {axis}; "
-            f"their centres are {lo} to {hi} input pixels apart across the map"
+            f"their field centres are {lo} to {hi} input pixels apart across the map"
         )
         if largest > coarse:
             yield Finding(
