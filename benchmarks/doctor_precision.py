@@ -1,7 +1,7 @@
 """The doctor's precision on published models: how many warnings, and whether each is true.
 
 Every torchvision classifier and a set of timm families (SE, ResNet-D, ViT, Swin,
-ConvNeXt, RegNet, EfficientNet, DPN, CSP; `tests.doctor.published`), each built on the
+ConvNeXt, RegNet, EfficientNet, DPN, CSP, hybrids, VGG; `tests.doctor.published`), each built on the
 meta device and analysed at its published input size (its weights' preset). Each warning
 is then checked against the model itself, not against the doctor:
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
+from stridekit.doctor.strides import SizePlans, stride_mismatch
 from stridekit.geometry import same_padding
 from stridekit.graph import Graph, Node
 from stridekit.render import axes_text
@@ -52,7 +53,9 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
     the input size) leaves the branches at least one pixel of the grid they split from
     apart: a warning. An offset below one such pixel comes from kernel parity alone (a
     2x2 average pool is centred half a pixel off: ResNet-D's shortcut), the same at
-    every input size, and a model trained from scratch learns around it: info."""
+    every input size, and a model trained from scratch learns around it: info. Branches
+    with different strides are judged in `stridekit.doctor.strides` (a resampled gate,
+    sizes that match by accident, grids that drift apart)."""
     graph = analysis.graph
     for name, offsets in analysis.field_result.misalignment.items():
         shown = ", ".join(str(o) for o in offsets)
@@ -90,15 +93,9 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
             "both), or crop the shifted branch by the offset",
             data,
         )
-    for name, why in analysis.field_result.unmergeable.items():
-        yield Finding(
-            "misaligned-merge",
-            Severity.error,
-            name,
-            f"{name}: {why}",
-            "resample one branch so both have the same cumulative stride",
-            {},
-        )
+    plans = SizePlans(graph)
+    for name in analysis.field_result.mismatched:
+        yield from stride_mismatch(analysis, name, split_point(graph, name).name, plans)
 
 
 @rule("portability", "padding that differs between TF/ONNX SAME and PyTorch for this input")

@@ -185,6 +185,44 @@ def _later_spatial_op(node: Node, consumers: dict[str, list[Node]], live: set[st
     return None
 
 
+def _reads_whole_map(node: Node) -> bool:
+    """A stride-1 window exactly as large as its unpadded input on every axis it brings
+    to one pixel: a dense layer over the whole remaining map (VGG's classifier written
+    as a 7x7 conv over the 7x7 map), not a stride that shrinks the map."""
+    windows = node.windows
+    if node.op != "conv" or not windows or not node.input_shapes:
+        return False
+    sizes = node.input_shapes[0][2:]
+    collapsed = [
+        (w, n)
+        for w, n, out in zip(windows, sizes, node.spatial_shape, strict=False)
+        if out == 1 and n > 1
+    ]
+    return bool(collapsed) and all(
+        w.stride == 1 and w.padding == (0, 0) and w.extent == n for w, n in collapsed
+    )
+
+
+def _pointwise_until_head(
+    node: Node, consumers: dict[str, list[Node]], live: set[str]
+) -> tuple[bool, set[str]]:
+    """Whether every layer after ``node`` that works on the map, up to the head's global
+    op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen."""
+    queue, seen = list(consumers[node.name]), set()
+    while queue:
+        later = queue.pop(0)
+        if later.name in seen or later.name not in live or later.op in GLOBAL_OPS:
+            continue
+        seen.add(later.name)
+        if later.axes is not None:
+            windows = later.windows or ()
+            pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
+            if not pointwise or not all(pointwise):
+                return False, seen
+        queue.extend(consumers[later.name])
+    return True, seen
+
+
 @rule("collapse", "a spatial size that reaches 1 while later layers still work on the map")
 def collapse(analysis: Analysis) -> Iterator[Finding]:
     """Judged on the path that carries the spatial map to the head: tensors that still
@@ -192,13 +230,18 @@ def collapse(analysis: Analysis) -> Iterator[Finding]:
     do, a flattened vector does not) and whose local field is not global (a squeeze-
     and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate). The
     map collapses where it first reaches one pixel on an axis while a later layer (a
-    window or a resample, before the head's global op) still works on it."""
+    window or a resample, before the head's global op) still works on it. A classifier
+    written as a conv (a stride-1 kernel as large as the whole remaining map, then only
+    1x1 convs up to the head) is the head, not a collapse."""
     graph = analysis.graph
     consumers = graph.consumers()
     local = analysis.field_result.local
     live = _live(graph)
+    head: set[str] = set()  # the layers of a classifier written as convs
     for node in graph.nodes[1:]:
         if node.op in GLOBAL_OPS or not node.has_positions or node.name not in live:
+            continue
+        if node.name in head:
             continue
         fields = local.get(node.name, ())
         spatial = node.spatial_shape
@@ -207,6 +250,11 @@ def collapse(analysis: Analysis) -> Iterator[Finding]:
         later = _later_spatial_op(node, consumers, live)
         if later is None:
             continue
+        if _reads_whole_map(node):
+            pointwise, after = _pointwise_until_head(node, consumers, live)
+            if pointwise:
+                head |= after
+                continue
         yield Finding(
             "collapse",
             Severity.warning,

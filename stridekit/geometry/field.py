@@ -123,8 +123,8 @@ def merge_fields(fields: Iterable[Field]) -> Merge:
     if len(jumps) > 1:
         listed = ", ".join(str(j) for j in sorted(jumps))
         raise FieldError(
-            f"cannot merge branches with different cumulative strides ({listed}); "
-            "their feature maps only match in size by accident"
+            f"cannot align branches with different cumulative strides ({listed}): one "
+            "output position reads different grids"
         )
     centres = [f.centre for f in items]
     field = Field(

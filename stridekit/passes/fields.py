@@ -5,7 +5,10 @@ Rules, per node kind (see DESIGN.md, "The algebra"):
 - ``input``: the identity field on every axis;
 - a node with ``axes``: each axis composes through its `Window` or `Resample`;
 - ``add``/``mul``/``concat``: branches merge (union), centres that differ are recorded as
-  misalignment; branches with different jumps cannot be aligned and are recorded too;
+  misalignment; branches with different jumps cannot be aligned and are recorded too
+  (the doctor judges them: a gate resized back to the other branch's size, or sizes
+  that match by accident). Only branches that hold positions have a grid to align: a
+  class token (or tokens whose layout lost their positions) joins without a verdict;
 - global ops (global pooling, flatten, linear, attention) and ``other`` (an op stridekit
   has no rule for, which may mix positions): the field becomes global;
 - anything else (activations, norms, channel ops): the field passes through.
@@ -36,6 +39,8 @@ class FieldResult:
     local: dict[str, Fields] = field(default_factory=dict)
     misalignment: dict[str, tuple[Fraction, ...]] = field(default_factory=dict)
     unmergeable: dict[str, str] = field(default_factory=dict)  # node → why jumps differ
+    # node → the branches (input names) whose jumps differ, in the order merged
+    mismatched: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _through(fields: Fields, node: Node) -> Fields:
@@ -51,9 +56,37 @@ def _through(fields: Fields, node: Node) -> Fields:
     return tuple(composed)
 
 
-def _merge(branches: list[Fields], node: Node, result: FieldResult | None) -> Fields:
+def _mismatched(per_axis: list[Field], resized: list[bool], size: int) -> Field:
+    """One field for branches whose jumps differ, on the grid of the branches that were
+    not resized to follow another tensor's size (the map a gate multiplies), else the
+    largest jump. A branch with another jump drifts from that grid along the map: the
+    bounds widen, symmetrically about the grid's centre, to hold every position's
+    reads (the offset is linear in the position, so its ends decide), so the merge
+    does not move the centre that later merges are aligned on."""
+    grid = [f for f, r in zip(per_axis, resized, strict=True) if not r]
+    if not grid or len({f.jump for f in grid}) > 1:
+        top = max(f.jump for f in per_axis)
+        grid = [f for f in per_axis if f.jump == top]
+    jump = grid[0].jump
+    centre = (min(f.lo for f in grid) + max(f.hi for f in grid)) / 2
+    reach = max(
+        max(centre - (f.lo + m * (f.jump - jump)), f.hi + m * (f.jump - jump) - centre)
+        for f in per_axis
+        for m in (0, max(size - 1, 0))
+    )
+    return Field(jump, centre - reach, centre + reach, any(f.is_global for f in per_axis))
+
+
+def _merge(
+    branches: list[Fields],
+    names: list[str],
+    resized: list[bool],
+    node: Node,
+    result: FieldResult | None,
+) -> Fields:
     merged = []
     offsets = []
+    sizes = node.spatial_shape
     for axis in range(len(branches[0])):
         per_axis = [b[axis] for b in branches]
         try:
@@ -61,9 +94,9 @@ def _merge(branches: list[Fields], node: Node, result: FieldResult | None) -> Fi
         except FieldError as error:
             if result is not None:
                 result.unmergeable[node.name] = str(error)
-            jump = max(f.jump for f in per_axis)
-            lo, hi = min(f.lo for f in per_axis), max(f.hi for f in per_axis)
-            merged.append(Field(jump, lo, hi, any(f.is_global for f in per_axis)))
+                result.mismatched[node.name] = tuple(names)
+            size = sizes[axis] if axis < len(sizes) else 1
+            merged.append(_mismatched(per_axis, resized, size))
             offsets.append(Fraction(0))
             continue
         merged.append(merge.field)
@@ -73,22 +106,72 @@ def _merge(branches: list[Fields], node: Node, result: FieldResult | None) -> Fi
     return tuple(merged)
 
 
+def resized_to_follow(graph: Graph, name: str) -> bool:
+    """Whether tensor ``name`` is, up to position-wise ops, a resample to another
+    tensor's size (``F.interpolate(gate, size=x.shape[-2:])``).
+
+    >>> from dataclasses import replace
+    >>> from stridekit.geometry import Sizing
+    >>> g = Graph(input_shape=(1, 3, 7, 7))
+    >>> up = replace(Resample.nearest(Fraction(7, 3)), sizing=Sizing(follows="input"))
+    >>> _ = g.add(Node("up", "upsample", ("input",), ((1, 3, 3, 3),), (1, 3, 7, 7), (up, up)))
+    >>> _ = g.add(Node("gate", "elementwise", ("up",), ((1, 3, 7, 7),), (1, 3, 7, 7)))
+    >>> resized_to_follow(g, "gate"), resized_to_follow(g, "input")
+    (True, False)
+    """
+    node = graph[name]
+    while node.axes is None and len(node.inputs) == 1 and node.op not in MERGE_OPS:
+        node = graph[node.inputs[0]]
+    return node.axes is not None and any(
+        isinstance(a, Resample) and a.sizing is not None and a.sizing.follows is not None
+        for a in node.axes
+    )
+
+
+def _union(branches: list[Fields]) -> Fields:
+    """Branches without a common grid (none holds positions): the widest bounds, no
+    verdict on alignment."""
+    return tuple(
+        Field(
+            max(f.jump for f in per_axis),
+            min(f.lo for f in per_axis),
+            max(f.hi for f in per_axis),
+            any(f.is_global for f in per_axis),
+        )
+        for per_axis in zip(*branches, strict=True)
+    )
+
+
 def _node_fields(
-    node: Node, inputs: list[Fields], result: FieldResult | None, local: bool
+    node: Node,
+    inputs: list[tuple[Node, Fields]],
+    result: FieldResult | None,
+    local: bool,
+    resized: frozenset[str] = frozenset(),
 ) -> Fields:
     if not inputs:
         return ()
+    first = inputs[0][1]
     if node.op in GLOBAL_OPS or node.op == "other":
-        return tuple(f.globalized() for f in inputs[0])
+        return tuple(f.globalized() for f in first)
     if node.op in MERGE_OPS and len(inputs) > 1:
-        branches = [b for b in inputs if len(b) == len(inputs[0])]
+        alike = [(source, b) for source, b in inputs if len(b) == len(first)]
+        placed = [(source, b) for source, b in alike if source.has_positions]
         if local:
-            kept = [b for b in branches if not any(f.is_global for f in b)]
-            branches = kept or branches
-        return _merge(branches, node, result)
+            kept = [(s, b) for s, b in placed if not any(f.is_global for f in b)]
+            placed = kept or placed
+        if len(placed) < 2:  # at most one grid: nothing to align
+            fields = _union([b for _, b in placed] or [b for _, b in alike])
+            joined_global = [any(f.is_global for f in b) for _, b in alike]
+            if local or not any(joined_global):
+                return fields
+            return tuple(f.globalized() for f in fields)
+        names = [s.name for s, _ in placed]
+        flags = [n in resized for n in names]
+        return _merge([b for _, b in placed], names, flags, node, result)
     if node.axes is not None:
-        return _through(inputs[0], node)
-    return inputs[0]
+        return _through(first, node)
+    return first
 
 
 def propagate_fields(graph: Graph) -> FieldResult:
@@ -107,12 +190,15 @@ def propagate_fields(graph: Graph) -> FieldResult:
         if node.op == "input":
             result.fields[node.name] = result.local[node.name] = (Field(),) * max(spatial, 0)
             continue
-        sources = [n for n in node.inputs if result.fields.get(n)]
+        sources = [graph[n] for n in node.inputs if result.fields.get(n)]
+        resized = frozenset(
+            s.name for s in sources if node.op in MERGE_OPS and resized_to_follow(graph, s.name)
+        )
         result.fields[node.name] = _node_fields(
-            node, [result.fields[n] for n in sources], result, local=False
+            node, [(s, result.fields[s.name]) for s in sources], result, False, resized
         )
         result.local[node.name] = _node_fields(
-            node, [result.local[n] for n in sources], None, local=True
+            node, [(s, result.local[s.name]) for s in sources], None, True, resized
         )
     return result
 

@@ -17,6 +17,10 @@ TIMM = {
     "efficientnet": ["efficientnet_b0", "tf_efficientnet_b0", "efficientnetv2_rw_s"],
     "dpn": ["dpn68", "dpn92"],
     "csp": ["cspresnet50", "cspdarknet53", "cspresnext50"],
+    # a gate pooled, resized back and multiplied in (DFC attention); class tokens joining
+    # maps of other strides; a classifier written as a 7x7 conv over the 7x7 map
+    "hybrids": ["ghostnetv2_100", "ghostnetv3_050", "crossvit_tiny_240", "pit_ti_224"],
+    "vgg": ["vgg11"],
 }
 PUBLISHED = [f"torchvision:{name}" for name in TORCHVISION] + [
     f"timm:{name}" for family in TIMM.values() for name in family

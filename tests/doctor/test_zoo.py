@@ -1,7 +1,7 @@
 """The doctor's precision on published models: every torchvision classifier and a set of
-timm families (SE, ResNet-D, ViT, Swin, ConvNeXt, RegNet, EfficientNet, DPN, CSP) at
-their published input sizes, built on the meta device. A warning must be something a
-careful engineer would change, so healthy models get none; the one true finding
+timm families (SE, ResNet-D, ViT, Swin, ConvNeXt, RegNet, EfficientNet, DPN, CSP,
+hybrids, VGG) at their published input sizes, built on the meta device. A warning must be
+something a careful engineer would change, so healthy models get none; the one true finding
 (SqueezeNet's unpadded 7x7 stride-2 stem at 224) must stay a warning, and the same
 models at inputs too small for their strides must still collapse."""
 
