@@ -557,28 +557,38 @@ def _images(folder: Path) -> list[Path]:
 
 
 def _folder_info(config: DatasetConfig, options: dict[str, Any]) -> DataInfo:
-    from PIL import Image
-
     train, _, classes = _folder_splits(config)
     first = next((files[0] for c in classes if (files := _images(train / c))), None)
     if first is None:
         raise DatasetError(f"imagefolder: no images under {train}")
-    with Image.open(first) as image:
-        width, height = image.size
+    height, width = _read_image(first).shape[:2]
     return DataInfo("classification", 3, (height, width), len(classes))
 
 
-def _read_folder(config: DatasetConfig, options: dict[str, Any]) -> tuple[Split, Split]:
+def _read_image(file: Path) -> np.ndarray:
+    """The RGB pixels of one image file; a file that cannot be read or decoded (corrupt,
+    cut short, not an image, not readable by this user) is one line naming it."""
     from PIL import Image
 
+    try:
+        with Image.open(file) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+        raise DatasetError(
+            f"imagefolder: cannot read {file} ({reason}); remove it or replace it with a "
+            "readable image"
+        ) from None
+
+
+def _read_folder(config: DatasetConfig, options: dict[str, Any]) -> tuple[Split, Split]:
     train_root, test_root, classes = _folder_splits(config)
     splits: list[Split] = []
     for folder in (train_root, test_root):
         images, labels, sizes = [], [], set()
         for label, name in enumerate(classes):
             for file in _images(folder / name) if (folder / name).is_dir() else []:
-                with Image.open(file) as image:
-                    array = np.asarray(image.convert("RGB"), dtype=np.uint8)
+                array = _read_image(file)
                 images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
                 labels.append(label)
                 sizes.add(array.shape[:2])
