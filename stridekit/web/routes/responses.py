@@ -37,3 +37,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def json_text(text: str) -> Response:
     """A JSON text made by a result's ``to_json``, sent as it is."""
     return Response(content=text, media_type="application/json")
+
+
+def json_bytes(data: bytes) -> Response:
+    """A JSON text already encoded (a kept answer), sent as it is."""
+    return Response(content=data, media_type="application/json")
