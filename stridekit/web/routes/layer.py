@@ -5,22 +5,26 @@ bounded to well under a second by `Limits`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from stridekit.web.layer_requests import ShapeRequest, SolveRequest
 from stridekit.web.routes.responses import ERRORS, RESULT, json_bytes, json_text
 from stridekit.web.state import Explorer, explorer
 
+# /api/shape, /api/window and /api/solve take the `Request` rather than a dependency:
+# resolving even an asynchronous dependency costs about as much again as validating the
+# body, a tenth of such a request's time in the server (benchmarks/web_load.py)
+
 router = APIRouter(prefix="/api", tags=["layer"], responses={**RESULT, **ERRORS})
 
 
 @router.post("/shape", response_class=Response)
-async def shape(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
+async def shape(body: ShapeRequest, request: Request) -> Response:
     """Output size, padding, unread pixels, coverage and formula of one op, per axis."""
+    state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
-            ("shape", *request.key()),
-            lambda: request.report(state.limits).to_json(indent=None),
+            ("shape", *body.key()), lambda: body.report(state.limits).to_json(indent=None)
         )
     )
 
@@ -32,22 +36,22 @@ def shape_doctor(request: ShapeRequest, state: Explorer = Depends(explorer)) -> 
 
 
 @router.post("/window", response_class=Response)
-async def window(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
+async def window(body: ShapeRequest, request: Request) -> Response:
     """For each axis: the taps and span of every output, the coverage of every pixel."""
+    state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
-            ("window", *request.key()),
-            lambda: request.picture(state.limits).to_json(indent=None),
+            ("window", *body.key()), lambda: body.picture(state.limits).to_json(indent=None)
         )
     )
 
 
 @router.post("/solve", response_class=Response)
-async def solve(request: SolveRequest, state: Explorer = Depends(explorer)) -> Response:
+async def solve(body: SolveRequest, request: Request) -> Response:
     """Every window mapping ``size`` to ``output``, those that read every pixel first."""
+    state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
-            ("solve", *request.key()),
-            lambda: request.solutions(state.limits).to_json(indent=None),
+            ("solve", *body.key()), lambda: body.solutions(state.limits).to_json(indent=None)
         )
     )
