@@ -304,3 +304,14 @@ def test_the_server_is_healthy_after_a_burst_of_bad_requests(client: httpx.Clien
         assert client.post(path, json=body).status_code == status
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["alive"] == health["workers"]
+
+
+@pytest.mark.parametrize("path", ["/api/shape", "/api/window", "/api/solve"])
+def test_a_layer_body_must_be_json(client: httpx.Client, path: str) -> None:
+    # a page elsewhere may POST text/plain without asking first: it is not JSON here
+    body = b'{"size": 224, "kernel": 3, "output": 112}'
+    response = client.post(path, content=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422, response.text
+    assert "Content-Type: application/json" in response.json()["error"]
+    response = client.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and "Invalid JSON" in response.json()["error"]

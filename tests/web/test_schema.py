@@ -83,8 +83,10 @@ REFUSED = [
 def request_schema(openapi: dict[str, Any], path: str) -> dict[str, Any]:
     """The JSON schema the OpenAPI document gives ``POST path``'s body."""
     schema = openapi["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-    name = schema["schema"]["$ref"].rpartition("/")[2]
-    return dict(openapi["components"]["schemas"][name])
+    found = schema["schema"]
+    if "$ref" in found:
+        found = openapi["components"]["schemas"][found["$ref"].rpartition("/")[2]]
+    return dict(found)
 
 
 @pytest.mark.parametrize("path", sorted(PROGRAMMER))

@@ -8,19 +8,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 
 from stridekit.web.layer_requests import ShapeRequest, SolveRequest
-from stridekit.web.routes.responses import ERRORS, RESULT, json_bytes, json_text
+from stridekit.web.routes.responses import (
+    ERRORS,
+    RESULT,
+    json_body,
+    json_bytes,
+    json_text,
+    read_json,
+)
 from stridekit.web.state import Explorer, explorer
 
-# /api/shape, /api/window and /api/solve take the `Request` rather than a dependency:
-# resolving even an asynchronous dependency costs about as much again as validating the
-# body, a tenth of such a request's time in the server (benchmarks/web_load.py)
+# /api/shape, /api/window and /api/solve take only the `Request`: they read their body
+# with `read_json` and the explorer from the app, because FastAPI's generic handling of a
+# body parameter and of a dependency cost about a third of a kept answer's time in the
+# app, more than the middleware (profiled under benchmarks/web_load.py)
 
 router = APIRouter(prefix="/api", tags=["layer"], responses={**RESULT, **ERRORS})
 
 
-@router.post("/shape", response_class=Response)
-async def shape(body: ShapeRequest, request: Request) -> Response:
+@router.post("/shape", response_class=Response, openapi_extra=json_body(ShapeRequest))
+async def shape(request: Request) -> Response:
     """Output size, padding, unread pixels, coverage and formula of one op, per axis."""
+    body = await read_json(request, ShapeRequest)
     state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
@@ -35,9 +44,10 @@ def shape_doctor(request: ShapeRequest, state: Explorer = Depends(explorer)) -> 
     return json_text(request.findings(state.limits).to_json(indent=None))
 
 
-@router.post("/window", response_class=Response)
-async def window(body: ShapeRequest, request: Request) -> Response:
+@router.post("/window", response_class=Response, openapi_extra=json_body(ShapeRequest))
+async def window(request: Request) -> Response:
     """For each axis: the taps and span of every output, the coverage of every pixel."""
+    body = await read_json(request, ShapeRequest)
     state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
@@ -46,9 +56,10 @@ async def window(body: ShapeRequest, request: Request) -> Response:
     )
 
 
-@router.post("/solve", response_class=Response)
-async def solve(body: SolveRequest, request: Request) -> Response:
+@router.post("/solve", response_class=Response, openapi_extra=json_body(SolveRequest))
+async def solve(request: Request) -> Response:
     """Every window mapping ``size`` to ``output``, those that read every pixel first."""
+    body = await read_json(request, SolveRequest)
     state: Explorer = request.app.state.explorer
     return json_bytes(
         await state.answers.get(
