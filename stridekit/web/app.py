@@ -19,7 +19,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -46,10 +45,14 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    """Add `HEADERS` to every HTTP response (a plain ASGI wrapper: no body buffering)."""
+    """Add `HEADERS` to every HTTP response that does not set them itself (a plain ASGI
+    wrapper: no body buffering; the headers are encoded once)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in HEADERS.items()
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,9 +61,10 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in HEADERS.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [pair for pair in self.headers if pair[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -96,7 +100,8 @@ def create_app(
     )
     app.state.explorer = state
     errors.install(app)
-    for router in (pages.router, layer.router, model.router, experiments.router):
+    # the layer tab's routes first: they are the most asked, and routes match in order
+    for router in (layer.router, pages.router, model.router, experiments.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(packages=[("stridekit.web", "static")]), name="static")
 

@@ -21,25 +21,37 @@ class BodyLimit:
         self.max_bytes = max_bytes
         self.uploads = uploads
 
+    def _error(self, path: str) -> TooLarge:
+        bound = self.uploads.get(path, self.max_bytes)
+        option = "--max-upload-mb" if path in self.uploads else "--max-spec-kb"
+        return TooLarge(
+            f"the request body is larger than {bound:,} bytes, the bound for this request "
+            f"(stridekit serve {option})"
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        bound = self.uploads.get(scope.get("path", ""), self.max_bytes)
-        option = "--max-upload-mb" if scope.get("path", "") in self.uploads else "--max-spec-kb"
-        error = TooLarge(
-            f"the request body is larger than {bound:,} bytes, the bound for this request "
-            f"(stridekit serve {option})"
-        )
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length")
+        path = scope.get("path", "")
+        bound = self.uploads.get(path, self.max_bytes)
+        declared = None
+        for name, value in scope.get("headers") or ():
+            if name == b"content-length":
+                declared = value
+                break
         if declared is not None:
             try:
-                too_large = int(declared) > bound
+                length = int(declared)
             except ValueError:
-                too_large = False  # the server rejects a malformed header itself
-            if too_large:
-                await error_response(error)(scope, receive, send)
+                length = -1  # the server rejects a malformed header itself
+            if length > bound:
+                await error_response(self._error(path))(scope, receive, send)
+                return
+            if length >= 0:
+                # the server frames the body by its Content-Length (h11 and httptools
+                # both refuse more bytes than declared): nothing to count
+                await self.app(scope, receive, send)
                 return
         received = 0
         exceeded = False
@@ -52,7 +64,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > bound:
                     exceeded = True
-                    raise error
+                    raise self._error(path)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -67,4 +79,4 @@ class BodyLimit:
         with contextlib.suppress(TooLarge):
             await self.app(scope, counting_receive, guarded_send)
         if exceeded and not started:
-            await error_response(error)(scope, receive, send)
+            await error_response(self._error(path))(scope, receive, send)

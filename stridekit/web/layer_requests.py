@@ -1,13 +1,17 @@
 """The layer tab's requests: one op on one input (``/api/shape``, ``/api/window``) and
 the windows between two sizes (``/api/solve``).
 
-Fields take the CLI's notation (``"224x320"``, ``"2:3"``, ``"same"``) and go through the
-CLI's parsers, so ``POST /api/shape {"size": "224", "kernel": "3", "stride": "2"}``
-answers exactly what ``stridekit shape --size 224 --kernel 3 --stride 2 --format json``
-prints (the tests compare the two).
+Fields take JSON numbers (``224``, ``[224, 320]``, ``[[2, 3], 1]``) or the CLI's notation
+(``"224x320"``, ``"2:3x1"``, ``"same"``); numbers become that notation
+(`stridekit.web.request_values`) and everything goes through the CLI's parsers, so
+``POST /api/shape {"size": 224, "kernel": 3, "stride": 2}`` answers exactly what
+``stridekit shape --size 224 --kernel 3 --stride 2 --format json`` prints (the tests
+compare the two).
 
->>> ShapeRequest(size="224", kernel="7", stride="2", padding="3").report().to_dict()["output_size"]
+>>> ShapeRequest(size=[224], kernel=7, stride="2", padding=3).report().to_dict()["output_size"]
 [112]
+>>> ShapeRequest(size=[224, 320], kernel=3, padding=[[0, 1], 1]).key()
+('conv', '224x320', '3', None, '0:1x1', '1', False, '0', 'torch')
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from stridekit.geometry import ShapeReport, Solutions, Window, describe_op
 from stridekit.geometry.limits import MAX_SIZE
 from stridekit.geometry.op_windows import op_windows
 from stridekit.web.limits import Limits
+from stridekit.web.request_values import Count, NonNegatives, Paddings, Positive, Positives, Sizes
 from stridekit.web.window_picture import WindowPicture, window_picture
 
 if TYPE_CHECKING:
@@ -36,17 +41,35 @@ class ShapeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    size: str = Field(max_length=64, examples=["224", "224x320"])
-    kernel: str = Field(max_length=64, examples=["3", "7x5"])
-    stride: str | None = Field(
-        None, max_length=64, description="Default 1; for pooling the kernel (PyTorch's rule)"
+    size: Sizes = Field(description="Pixels per axis: 224, [224, 320] or '224x320' (1 to 3 axes)")
+    kernel: Positives = Field(description="One for all axes or one per axis: 3, [7, 5], '7x5'")
+    stride: Positives | None = Field(
+        None, description="Default 1; for pooling the kernel (PyTorch's rule)"
     )
-    padding: str = Field("0", max_length=64, examples=["1", "2:3", "same", "valid", "causal"])
-    dilation: str = Field("1", max_length=64)
+    padding: Paddings = Field(
+        "0",
+        description="Per axis an integer or [lo, hi] (1, [[2, 3], 1]), or the CLI's text: 1, "
+        "2:3, 1x2:3, same, valid, causal",
+    )
+    dilation: Positives = "1"
     op: Op = "conv"
     ceil_mode: bool = False
-    output_padding: str = Field("0", max_length=64)
+    output_padding: NonNegatives = "0"
     convention: Convention = "torch"
+
+    def key(self) -> tuple[str | bool | None, ...]:
+        """The request as the CLI's text, field by field: equal keys, equal answers."""
+        return (
+            self.op,
+            self.size,
+            self.kernel,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.output_padding,
+            self.convention,
+        )
 
     def sizes(self, limit: int = MAX_SIZE) -> tuple[int, ...]:
         sizes = parse_sizes(self.size, "size")
@@ -132,12 +155,23 @@ class SolveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    size: int = Field(ge=1, le=MAX_SIZE, examples=[224])
-    output: int = Field(ge=1, le=MAX_SIZE, examples=[112])
-    max_kernel: int = Field(7, ge=1, le=MAX_SIZE)
-    max_dilation: int = Field(1, ge=1, le=MAX_SIZE)
-    max_stride: int | None = Field(None, ge=1, le=MAX_SIZE)
-    limit: int = Field(10, ge=0, le=MAX_SIZE, description="How many solutions to list (0: all)")
+    size: Positive = Field(description="Input size (one axis): 224 or '224'")
+    output: Positive = Field(description="Wanted output size: 112 or '112'")
+    max_kernel: Positive = 7
+    max_dilation: Positive = 1
+    max_stride: Positive | None = None
+    limit: Count = Field(10, description="How many solutions to list (0: all)")
+
+    def key(self) -> tuple[int | None, ...]:
+        """The request's numbers: equal keys, equal answers."""
+        return (
+            self.size,
+            self.output,
+            self.max_kernel,
+            self.max_dilation,
+            self.max_stride,
+            self.limit,
+        )
 
     def solutions(self, limits: Limits | None = None) -> Solutions:
         from stridekit.geometry import solve_windows

@@ -5,6 +5,7 @@ for every kind of bad input (never a 5xx)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,54 @@ def test_shape_is_the_cli_json(
     assert response.json() == cli_json(capsys, "shape", *shape_args(body))
 
 
+# the same requests as a programmer writes them: JSON numbers, one per axis in a list,
+# [lo, hi] for an axis's padding; each is checked against the CLI's text form above
+NUMBERS = [
+    ({"size": 224, "kernel": 7, "stride": 2, "padding": 3}, SHAPES[0]),
+    ({"size": [224, 320], "kernel": [3, 5], "stride": 2, "padding": [1, [2, 3]]}, SHAPES[1]),
+    ({"size": [513], "kernel": 3, "stride": [16], "padding": "same", "convention": "tf"},
+     SHAPES[2]),
+    ({"size": 112, "kernel": 3, "stride": 2, "padding": 1, "op": "max_pool"}, SHAPES[4]),
+    ({"size": 56, "kernel": 4, "stride": 2, "padding": [1], "op": "conv_transpose"}, SHAPES[6]),
+    ({"size": 7, "kernel": 3, "stride": 2, "op": "conv_transpose", "output_padding": 1}, SHAPES[7]),
+    ({"size": 32, "kernel": 3, "dilation": [4], "padding": "causal"}, SHAPES[8]),
+    ({"size": [20, 21], "kernel": 3, "stride": [2, 3], "padding": [[0, 1], 2]},
+     {"size": "20x21", "kernel": "3", "stride": "2x3", "padding": "0:1x2"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "text"), NUMBERS, ids=lambda b: json.dumps(b, separators=",:"))
+def test_shape_takes_numbers_and_lists(
+    client: httpx.Client,
+    capsys: pytest.CaptureFixture[str],
+    body: dict[str, Any],
+    text: dict[str, Any],
+) -> None:
+    response = client.post("/api/shape", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json() == cli_json(capsys, "shape", *shape_args(text))
+
+
+def test_shape_answers_again_the_same_and_each_request_its_own(client: httpx.Client) -> None:
+    # answers are kept (stridekit.web.answers): a kept one must be the answer to its own
+    # request, never to another that shares fields or to another route's
+    first = client.post("/api/shape", json={"size": 224, "kernel": 3, "stride": 2}).json()
+    other = client.post("/api/shape", json={"size": 224, "kernel": 3, "stride": 3}).json()
+    again = client.post("/api/shape", json={"size": "224", "kernel": "3", "stride": "2"}).json()
+    window = client.post("/api/window", json={"size": 24, "kernel": 3, "stride": 2}).json()
+    assert first["output_size"] == again["output_size"] == [111]  # floor((224 - 3)/2) + 1
+    assert other["output_size"] == [74]  # floor((224 - 3)/3) + 1
+    assert first == again
+    assert window["axes"][0]["output_size"] == 11  # floor((24 - 3)/2) + 1
+    assert "taps" not in first["axes"][0] and "taps" in window["axes"][0]
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"size": 224, "output": 112},
+        {"size": "224", "output": "112"},
+        {"size": "56", "output": 112, "max_kernel": "4"},
         {"size": 224, "output": 112, "max_kernel": 5, "max_dilation": 2, "limit": 0},
         {"size": 56, "output": 112, "max_kernel": 4},
         {"size": 7, "output": 100, "max_stride": 2},
@@ -208,19 +253,22 @@ PICTURES = [
 ]
 
 
+@pytest.mark.parametrize("form", [str, int, lambda value: [value]], ids=["text", "int", "list"])
 @pytest.mark.parametrize("case", PICTURES, ids=str)
-def test_window_picture_matches_torch(client: httpx.Client, case: tuple[Any, ...]) -> None:
+def test_window_picture_matches_torch(
+    client: httpx.Client, case: tuple[Any, ...], form: Callable[[int], Any]
+) -> None:
     op, n, kernel, stride, padding, dilation, output_padding = case
     body = {
         "op": op,
-        "size": str(n),
-        "kernel": str(kernel),
-        "stride": str(stride),
-        "padding": str(padding),
-        "dilation": str(dilation),
+        "size": form(n),
+        "kernel": form(kernel),
+        "stride": form(stride),
+        "padding": form(padding),
+        "dilation": form(dilation),
     }
     if op == "conv_transpose":
-        body["output_padding"] = str(output_padding)
+        body["output_padding"] = form(output_padding)
     response = client.post("/api/window", json=body)
     assert response.status_code == 200, response.text
     axis = response.json()["axes"][0]

@@ -19,7 +19,36 @@ layers: [*conv, *conv]
 
 CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
     # path, body, status, error type, a fragment of the message
-    ("/api/shape", {"size": 5, "kernel": "3"}, 422, "ValidationError", "size"),
+    # JSON numbers: what is not an integer (or a list of 1 to 3) is refused by the schema
+    ("/api/shape", {"size": True, "kernel": 3}, 422, "ValidationError", "size: expected an"),
+    ("/api/shape", {"size": 2.5, "kernel": 3}, 422, "ValidationError", "got 2.5"),
+    ("/api/shape", {"size": 8, "kernel": [3, False]}, 422, "ValidationError", "kernel: expected"),
+    ("/api/shape", {"size": [8, 8, 8, 8], "kernel": 3}, 422, "ValidationError", "1 to 3 integers"),
+    ("/api/shape", {"size": [], "kernel": 3}, 422, "ValidationError", "got []"),
+    ("/api/shape", {"size": [[8]], "kernel": 3}, 422, "ValidationError", "size: expected"),
+    ("/api/shape", {"size": 8, "kernel": {"k": 3}}, 422, "ValidationError", "kernel: expected"),
+    (
+        "/api/shape",
+        {"size": 8, "kernel": 3, "padding": [[1, 2, 3]]},
+        422,
+        "ValidationError",
+        "[lo, hi]",
+    ),
+    ("/api/shape", {"size": 8, "kernel": 3, "padding": [1.5]}, 422, "ValidationError", "padding"),
+    (
+        "/api/shape",
+        {"size": "8" * 65, "kernel": 3},
+        422,
+        "ValidationError",
+        "at most 64 characters",
+    ),
+    # ... and integers out of range get the CLI's message, as the same text would
+    ("/api/shape", {"size": [224, -1], "kernel": 3}, 400, "SizeError", "must be >= 1, got -1"),
+    ("/api/shape", {"size": 10**30, "kernel": 3}, 400, "SizeError", "2^20"),
+    ("/api/shape", {"size": 8, "kernel": 0}, 400, "SizeError", "--kernel must be >= 1, got 0"),
+    ("/api/shape", {"size": 8, "kernel": 3, "stride": -2}, 400, "SizeError", "got -2"),
+    ("/api/shape", {"size": [8, 8], "kernel": [3, 3, 3]}, 400, "UsageError", "3 values"),
+    ("/api/window", {"size": [8, 65], "kernel": 3}, 400, "SizeError", "64"),
     ("/api/shape", {"size": "5"}, 422, "ValidationError", "kernel: Field required"),
     ("/api/shape", {"size": "5", "kernel": "3", "bogus": 1}, 422, "ValidationError", "bogus"),
     ("/api/shape", {"size": "0", "kernel": "3"}, 400, "SizeError", "must be >= 1"),
@@ -67,6 +96,11 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
         "max_kernel",
     ),
     ("/api/solve", {"size": "big", "output": 112}, 422, "ValidationError", "size"),
+    ("/api/solve", {"size": True, "output": 112}, 422, "ValidationError", "size: expected an"),
+    ("/api/solve", {"size": 224, "output": 112.5}, 422, "ValidationError", "got 112.5"),
+    ("/api/solve", {"size": [224], "output": 112}, 422, "ValidationError", "got [224]"),
+    ("/api/solve", {"size": "224", "output": "-112"}, 422, "ValidationError", "output"),
+    ("/api/solve", {"size": "0", "output": "112"}, 422, "ValidationError", "greater than or"),
     ("/api/analyze", {"model": {}}, 422, "ValidationError", "exactly one"),
     (
         "/api/analyze",
@@ -270,3 +304,14 @@ def test_the_server_is_healthy_after_a_burst_of_bad_requests(client: httpx.Clien
         assert client.post(path, json=body).status_code == status
     health = client.get("/api/health").json()
     assert health["status"] == "ok" and health["alive"] == health["workers"]
+
+
+@pytest.mark.parametrize("path", ["/api/shape", "/api/window", "/api/solve"])
+def test_a_layer_body_must_be_json(client: httpx.Client, path: str) -> None:
+    # a page elsewhere may POST text/plain without asking first: it is not JSON here
+    body = b'{"size": 224, "kernel": 3, "output": 112}'
+    response = client.post(path, content=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422, response.text
+    assert "Content-Type: application/json" in response.json()["error"]
+    response = client.post(path, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and "Invalid JSON" in response.json()["error"]

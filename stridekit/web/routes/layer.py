@@ -1,22 +1,41 @@
 """The layer tab: ``/api/shape`` (``stridekit shape``), ``/api/window`` (what the page
-draws) and ``/api/solve`` (``stridekit solve``). They run in the server's thread pool:
-each is bounded to well under a second by `Limits`."""
+draws) and ``/api/solve`` (``stridekit solve``). An answer already given is sent again
+from `stridekit.web.answers.Answers`; a new one is computed in the server's thread pool,
+bounded to well under a second by `Limits`."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from stridekit.web.layer_requests import ShapeRequest, SolveRequest
-from stridekit.web.routes.responses import ERRORS, RESULT, json_text
+from stridekit.web.routes.responses import (
+    ERRORS,
+    RESULT,
+    json_body,
+    json_bytes,
+    json_text,
+    read_json,
+)
 from stridekit.web.state import Explorer, explorer
+
+# /api/shape, /api/window and /api/solve take only the `Request`: they read their body
+# with `read_json` and the explorer from the app, because FastAPI's generic handling of a
+# body parameter and of a dependency cost about a third of a kept answer's time in the
+# app, more than the middleware (profiled under benchmarks/web_load.py)
 
 router = APIRouter(prefix="/api", tags=["layer"], responses={**RESULT, **ERRORS})
 
 
-@router.post("/shape", response_class=Response)
-def shape(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
+@router.post("/shape", response_class=Response, openapi_extra=json_body(ShapeRequest))
+async def shape(request: Request) -> Response:
     """Output size, padding, unread pixels, coverage and formula of one op, per axis."""
-    return json_text(request.report(state.limits).to_json(indent=None))
+    body = await read_json(request, ShapeRequest)
+    state: Explorer = request.app.state.explorer
+    return json_bytes(
+        await state.answers.get(
+            ("shape", *body.key()), lambda: body.report(state.limits).to_json(indent=None)
+        )
+    )
 
 
 @router.post("/shape/doctor", response_class=Response)
@@ -25,13 +44,25 @@ def shape_doctor(request: ShapeRequest, state: Explorer = Depends(explorer)) -> 
     return json_text(request.findings(state.limits).to_json(indent=None))
 
 
-@router.post("/window", response_class=Response)
-def window(request: ShapeRequest, state: Explorer = Depends(explorer)) -> Response:
+@router.post("/window", response_class=Response, openapi_extra=json_body(ShapeRequest))
+async def window(request: Request) -> Response:
     """For each axis: the taps and span of every output, the coverage of every pixel."""
-    return json_text(request.picture(state.limits).to_json(indent=None))
+    body = await read_json(request, ShapeRequest)
+    state: Explorer = request.app.state.explorer
+    return json_bytes(
+        await state.answers.get(
+            ("window", *body.key()), lambda: body.picture(state.limits).to_json(indent=None)
+        )
+    )
 
 
-@router.post("/solve", response_class=Response)
-def solve(request: SolveRequest, state: Explorer = Depends(explorer)) -> Response:
+@router.post("/solve", response_class=Response, openapi_extra=json_body(SolveRequest))
+async def solve(request: Request) -> Response:
     """Every window mapping ``size`` to ``output``, those that read every pixel first."""
-    return json_text(request.solutions(state.limits).to_json(indent=None))
+    body = await read_json(request, SolveRequest)
+    state: Explorer = request.app.state.explorer
+    return json_bytes(
+        await state.answers.get(
+            ("solve", *body.key()), lambda: body.solutions(state.limits).to_json(indent=None)
+        )
+    )

@@ -21,7 +21,7 @@ def index() -> HTMLResponse:
 
 
 @router.get("/api/health", tags=["server"])
-def health(state: Explorer = Depends(explorer)) -> JSONResponse:
+async def health(state: Explorer = Depends(explorer)) -> JSONResponse:
     """The server answers: its version, workers, queue and cache."""
     return JSONResponse(
         {
