@@ -64,7 +64,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -75,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from stridekit.errors import StoreError, StoreWriteError
+from stridekit.experiments.store_faults import identity, refused_write, refused_write_message
 
 SCHEMA_VERSION = 1
 
@@ -215,6 +215,7 @@ class Store:
         self._db = connection
         self.path = path
         self._lock: Any = None  # the writer's lock file, see `claim`
+        self._identity = identity(path)  # which file it is: see `_check_in_place`
 
     # -- opening ---------------------------------------------------------------------
     @classmethod
@@ -236,7 +237,7 @@ class Store:
             connection.execute("PRAGMA synchronous=FULL")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
         except sqlite3.OperationalError as error:
-            if _refused_write(error):
+            if refused_write(error):
                 raise StoreWriteError(refused_write_message(path, error)) from None
             raise StoreError(f"{path} is not a stridekit store ({error})") from None
         except sqlite3.DatabaseError as error:
@@ -279,6 +280,7 @@ class Store:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """One transaction; a write the disk refuses is a `StoreWriteError`, and SQLite has
         rolled it back (the store holds what the last committed transition left)."""
+        self._check_in_place()
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -289,11 +291,33 @@ class Store:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as error:
-            if _refused_write(error):
+            if refused_write(error):
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
                 raise StoreWriteError(refused_write_message(self.path, error)) from None
             raise
+
+    def _check_in_place(self) -> None:
+        """Refuse to write on when the store's file was deleted or replaced while it was
+        open (SQLite would go on writing to a file no one can open again): a deleted store
+        is put back from this connection, which still reads it; a replaced one is saved
+        beside the newcomer as ``PATH.recovered``."""
+        now = identity(self.path)
+        if now == self._identity:
+            return
+        target = self.path if now is None else self.path.with_name(self.path.name + ".recovered")
+        with contextlib.closing(sqlite3.connect(target)) as copy:
+            self._db.backup(copy)
+        self._identity = identity(self.path)
+        if now is None:
+            raise StoreError(
+                f"the store {self.path} was deleted while the sweep ran; it is back, with "
+                "every trial finished so far: run the same command again to resume"
+            )
+        raise StoreError(
+            f"the store {self.path} was replaced by another file while the sweep ran; the "
+            f"sweep's store, with every trial finished so far, is saved as {target}"
+        )
 
     def claim(self) -> None:
         """Become the store's one writer, or fail at once if a running sweep already is.
@@ -512,39 +536,3 @@ def _record(row: dict[str, Any]) -> TrialRecord:
     row["status"] = Status(row["status"])
     row["in_spec"] = bool(row["in_spec"])
     return TrialRecord(**row)
-
-
-# SQLite's primary result codes for a write that the file system refused
-_SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN, _SQLITE_FULL = 8, 10, 14, 13
-
-
-def _refused_write(error: sqlite3.OperationalError) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF in (
-        _SQLITE_READONLY,
-        _SQLITE_IOERR,
-        _SQLITE_CANTOPEN,
-        _SQLITE_FULL,
-    )
-
-
-def refused_write_message(path: Path, error: sqlite3.OperationalError) -> str:
-    """What to tell a user whose store could not be written: the store, the cause, the
-    free space where it lies, and how to go on.
-
-    >>> error = sqlite3.OperationalError("database or disk is full")
-    >>> print(refused_write_message(Path("/no/such/runs.db"), error))  # doctest: +ELLIPSIS
-    cannot write the store /no/such/runs.db: database or disk is full (... free there); ...
-    """
-    folder = path.resolve().parent
-    while not folder.exists() and folder != folder.parent:  # a store whose folder went
-        folder = folder.parent
-    try:
-        free = f"{shutil.disk_usage(folder).free / 2**20:.1f} MiB free there"
-    except OSError:
-        free = "free space unknown"
-    return (
-        f"cannot write the store {path}: {error} ({free}); the trials it finished are kept "
-        "and those it was running run again: make room (or make it writable) and run the "
-        "same command again to resume"
-    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from stridekit.cli import main
-from stridekit.errors import StoreWriteError
+from stridekit.errors import StoreError, StoreWriteError
 from stridekit.experiments.store import Status, Store
 from stridekit.experiments.sweep import run_sweep
 from tests.experiments import fakes
@@ -112,3 +112,50 @@ def test_a_store_on_a_read_only_file_system_is_one_line_and_kept(
         f"stridekit: error: cannot write the store {store}"
     )
     assert store.read_bytes() == before
+
+
+def deleting(store: Path, after: int) -> object:
+    """A stand-in trial that deletes the store (its -wal and -shm too, as `rm runs.db*`
+    does) once ``after`` trials have run."""
+    calls = [0]
+
+    def trial(config: object, seed: int, **options: object) -> object:
+        calls[0] += 1
+        if calls[0] == after + 1:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{store}{suffix}").unlink(missing_ok=True)
+        return fakes.scored(config, seed, **options)  # type: ignore[arg-type]
+
+    return trial
+
+
+def test_a_store_deleted_while_the_sweep_runs_is_put_back_and_resumes(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(SPEC))
+    store = tmp_path / "runs.db"
+    with pytest.raises(StoreError, match="was deleted while the sweep ran; it is back"):
+        run_sweep(spec, store_path=store, trial_function=deleting(store, 5), show_progress=False)  # type: ignore[arg-type]
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert states(store)[Status.done.value] == 5  # the five finished before it went
+    summary = run_sweep(spec, store_path=store, trial_function=fakes.scored, show_progress=False)
+    assert summary.ran == 64 - 5 and states(store)[Status.done.value] == 64
+
+
+def test_a_store_replaced_while_the_sweep_runs_is_saved_beside_it(tmp_path: Path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(textwrap.dedent(SPEC))
+    store = tmp_path / "runs.db"
+
+    def replacing(config: object, seed: int, **options: object) -> object:
+        if not (tmp_path / "replaced").exists():
+            (tmp_path / "replaced").write_text("")
+            store.unlink()
+            store.write_bytes(b"someone else's file")
+        return fakes.scored(config, seed, **options)  # type: ignore[arg-type]
+
+    with pytest.raises(StoreError, match=r"replaced by another file .* saved as .*\.recovered"):
+        run_sweep(spec, store_path=store, trial_function=replacing, show_progress=False)  # type: ignore[arg-type]
+    assert store.read_bytes() == b"someone else's file"  # the user's file is left alone
+    with Store.open(tmp_path / "runs.db.recovered", create=False) as recovered:
+        assert recovered.counts()[Status.running.value] == 1  # the one it was running
