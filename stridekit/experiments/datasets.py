@@ -34,9 +34,10 @@ labels as int64 ``(N,)`` (classification) or ``(N, H, W)`` masks (segmentation).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -539,6 +540,23 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 def _folder_splits(config: DatasetConfig) -> tuple[Path, Path, list[str]]:
     root = Path(config.root or ".").expanduser()
+    with _listing(root):
+        return _splits_of(root)
+
+
+@contextlib.contextmanager
+def _listing(root: Path) -> Iterator[None]:
+    """A folder of ``root`` this user may not read (or list) is one line naming it."""
+    try:
+        yield
+    except OSError as error:
+        raise DatasetError(
+            f"imagefolder: cannot read {error.filename or root} ({error.strerror or error}); "
+            "check that this user may read it"
+        ) from None
+
+
+def _splits_of(root: Path) -> tuple[Path, Path, list[str]]:
     train = root / "train"
     test = next((root / name for name in ("test", "val") if (root / name).is_dir()), None)
     if not train.is_dir() or test is None:
@@ -553,7 +571,8 @@ def _folder_splits(config: DatasetConfig) -> tuple[Path, Path, list[str]]:
 
 
 def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    with _listing(folder):
+        return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _folder_info(config: DatasetConfig, options: dict[str, Any]) -> DataInfo:
@@ -587,14 +606,17 @@ def _read_folder(config: DatasetConfig, options: dict[str, Any]) -> tuple[Split,
     for folder in (train_root, test_root):
         images, labels, sizes = [], [], set()
         for label, name in enumerate(classes):
-            for file in _images(folder / name) if (folder / name).is_dir() else []:
+            with _listing(folder):
+                present = (folder / name).is_dir()
+            for file in _images(folder / name) if present else []:
                 array = _read_image(file)
                 images.append(torch.from_numpy(array.copy()).permute(2, 0, 1))
                 labels.append(label)
                 sizes.add(array.shape[:2])
         if not images:
             raise DatasetError(f"imagefolder: no images under {folder}")
-        extra = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in classes)
+        with _listing(folder):
+            extra = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in classes)
         if extra:
             raise DatasetError(f"imagefolder: {folder} has classes not in train/: {extra}")
         if len(sizes) > 1:  # one size for all: the first training image's (as `info` says)
