@@ -3,6 +3,7 @@ taken, SIGINT and SIGTERM, a worker killed in the middle of an analysis."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -121,3 +122,54 @@ def _alive(pid: int) -> bool:
 
 def _kill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
+
+
+def raw_request(url: str, head: str, body: bytes) -> bytes:
+    """Send ``head`` and ``body`` on a plain socket, close our side for writing, and read
+    what the server answers (bounded)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(head.encode() + body)
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_clients_that_go_away_and_uploads_cut_short_leave_the_server_up() -> None:
+    spec = '{"input": [1, 3, 32, 32], "layers": [{"type": "conv", "channels": 4, "kernel": 3}]}'
+    body = ('{"model": {"spec": ' + json.dumps(spec) + "}}").encode()
+    with (
+        served("--workers", "1") as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        _settle(client)
+        # a client that sends its request and goes away before the answer
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as gone:
+            gone.sendall(
+                b"POST /api/analyze HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+            )
+        # an upload that promises 100 kB and sends 10 bytes before the client goes
+        cut = raw_request(
+            server.url,
+            "POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data;"
+            " boundary=x\r\nContent-Length: 100000\r\n\r\n",
+            b"--x\r\nConte",
+        )
+        assert cut == b"" or cut.startswith(b"HTTP/1.1 4"), cut[:200]
+        # the server is up, its worker too, and the analysis the first client left is
+        # finished (shared work is not cancelled: the cache holds it beside the warm-up's)
+        # and answered from the cache
+        deadline = time.monotonic() + 60
+        while client.get("/api/health").json()["cached"] < 2:
+            assert time.monotonic() < deadline, "the analysis of the client that left is lost"
+            time.sleep(0.05)
+        answer = client.post("/api/analyze", json={"model": {"spec": spec}})
+        assert answer.status_code == 200
+        health = client.get("/api/health").json()
+        assert health["alive"] == 1 and health["cache_hits"] >= 1
+        server.stop()
+    assert server.process.returncode == EXIT[signal.SIGINT]
