@@ -55,8 +55,8 @@ from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
-STEM = "examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
-ENCODER = "examples/specs/deeplab_encoder.yaml"
+STEM = "stridekit/examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
+ENCODER = "stridekit/examples/specs/deeplab_encoder.yaml"
 SQUARE_32 = SizeSet(period=32, residues=(0,), minimum=32)
 
 EXAMPLES: dict[type[Result], Callable[[], Result]] = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import typer
@@ -59,5 +61,21 @@ def serve_command(
     if host not in ("127.0.0.1", "localhost", "::1"):
         hosts.append(host)
     application = create_app(limits, stores, hosts)
-    print(f"stridekit explorer on http://{host}:{port} (Ctrl+C stops it)", flush=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    listening = _listen(host, port)
+    bound = listening.getsockname()[1]  # the free port the system chose for --port 0
+    shown = f"[{host}]" if ":" in host else host
+    print(f"stridekit explorer on http://{shown}:{bound} (Ctrl+C stops it)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning"))
+    server.run(sockets=[listening])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket bound before the server starts, so its address can be printed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise UsageError(
+            f"cannot listen on {host}:{port} ({os.strerror(error.errno) if error.errno else error}); "
+            "choose another --port, or --port 0 for any free one"
+        ) from None
