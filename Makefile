@@ -58,4 +58,4 @@ guide-results: install
 	PYTHON=$(BIN)/python bash docs/guide/results.sh docs/guide/results
 
 clean:
-	rm -rf site $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf site dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis stridekit.egg-info

@@ -75,7 +75,8 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family)
     except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)
         raise UsageError(
-            f"cannot listen on {host}:{port} ({os.strerror(error.errno) if error.errno else error}); "
+            f"cannot listen on {host}:{port} ({reason}); "
             "choose another --port, or --port 0 for any free one"
         ) from None
