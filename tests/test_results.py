@@ -23,6 +23,7 @@ from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
 from stridekit.doctor import Report, ReportListing, doctor
 from stridekit.errors import StrideError
+from stridekit.examples import ExampleList, list_examples
 from stridekit.experiments.report import Report as SweepReport
 from stridekit.experiments.report import build_report
 from stridekit.experiments.results import Results
@@ -98,6 +99,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     FieldOverlay: lambda: draw_field(STEM, layer="maxpool", effective=False),
     NetworkStory: lambda: draw_network(STEM),
     Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
+    ExampleList: list_examples,
 }
 
 
