@@ -3,8 +3,10 @@ wheel that carry every file of the package; the wheel is installed into a fresh 
 environment outside the checkout, with the torch pinned in ``constraints.txt``, and its
 commands run there, in a folder where the checkout cannot be imported.
 
-Heavy (the venv holds torch, about 5.5 GB; measured here: 70 s for torch and torchvision
-alone, about 2 minutes with the extras), so the whole module is one xdist group.
+Heavy, so the whole module is one xdist group: the venv holds torch, about 5.5 GB, which
+pip unpacks from the local disk. Measured on the 2-core machine: 70 s for torch and
+torchvision alone and 124 s with the extras while it was quiet; 459 s for the install and
+724 s for the module under a load average of 7-13.
 """
 
 from __future__ import annotations
@@ -263,6 +265,9 @@ def server(installed: Installed, swept: Path) -> Iterator[tuple[subprocess.Popen
         if process.poll() is None or not _group_gone(process.pid, 0.1):
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def test_serve_answers_and_stops_on_ctrl_c(server: tuple[subprocess.Popen[str], str]) -> None:
