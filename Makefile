@@ -60,9 +60,9 @@ docs: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 # the stored sweep results the guide reads (docs/guide/results/*.db), from the example
-# sweeps under examples/sweeps/ (about 6 minutes on 2 cores); commit them after a change
+# sweeps under stridekit/examples/sweeps/ (about 6 minutes on 2 cores); commit them after a change
 guide-results: install
 	PYTHON=$(BIN)/python bash docs/guide/results.sh docs/guide/results
 
 clean:
-	rm -rf site $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf site dist $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis stridekit.egg-info

@@ -4,6 +4,7 @@
 set -euo pipefail
 out="${1:-docs/pictures}"
 python="${PYTHON:-python}"
+case "$python" in */*) python="$(cd "$(dirname "$python")" && pwd)/$(basename "$python")" ;; esac
 export OMP_NUM_THREADS=1  # the effective field's gradient summed in one order
 mkdir -p "$out"
 viz() { "$python" -m stridekit viz "$@" >/dev/null; }
@@ -15,7 +16,13 @@ viz coverage --size 8x8 --kernel 3 --stride 2 --padding 1 --op conv_transpose \
 viz coverage --model torchvision:resnet18 --input 1x3x64x64 --layers 2 \
     -o "$out/coverage_resnet18_stem.png"
 viz field torchvision:resnet18 --input 1x3x224x224 --layer layer2 -o "$out/field_resnet18.png"
-viz network examples/specs/fpn_small.yaml -o "$out/network_fpn.svg"
+# the network diagram as a user draws it (the README's command): from a copy of the examples,
+# so its title names examples/specs/fpn_small.yaml wherever stridekit is installed
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+"$python" -m stridekit examples --copy "$scratch/examples" >/dev/null
+(cd "$scratch" && viz network examples/specs/fpn_small.yaml -o network_fpn.svg)
+mv "$scratch/network_fpn.svg" "$out/network_fpn.svg"
 
 # the stride guide's summary plot (page 6), from the stored example sweeps
 "$python" docs/guide/figures/quality_vs_output_stride.py >"$out/quality_vs_output_stride.svg.tmp"

@@ -26,7 +26,7 @@ stridekit analyze torchvision:resnet50 --input 1x3x224x224 --depth 1
 
 echo
 echo "## The doctor on a dilated encoder (exit status 1: findings at warning level)"
-stridekit doctor examples/specs/deeplab_encoder.yaml --select rf-holes,dropped-pixels,misaligned-merge \
+stridekit doctor stridekit/examples/specs/deeplab_encoder.yaml --select rf-holes,dropped-pixels,misaligned-merge \
   || echo "(stridekit doctor exited with status $?)"
 
 echo
@@ -37,7 +37,7 @@ echo
 echo "## A stride experiment: strided conv vs blur-pool, one epoch each on the bundled MNIST digits"
 mkdir -p build/demo
 rm -f build/demo/demo.db build/demo/demo.db-wal build/demo/demo.db-shm
-stridekit sweep examples/sweeps/demo.yaml --store build/demo/demo.db
+stridekit sweep stridekit/examples/sweeps/demo.yaml --store build/demo/demo.db
 stridekit results build/demo/demo.db
 stridekit report build/demo/demo.db -o build/demo/report.html
 echo "(open build/demo/report.html in a browser: it needs no network)"

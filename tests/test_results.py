@@ -23,6 +23,7 @@ from stridekit.design.plan_report import PlanReport, plan_report
 from stridekit.design.sizes import model_sizes
 from stridekit.doctor import Report, ReportListing, doctor
 from stridekit.errors import StrideError
+from stridekit.examples import ExampleList, list_examples
 from stridekit.experiments.report import Report as SweepReport
 from stridekit.experiments.report import build_report
 from stridekit.experiments.results import Results
@@ -55,8 +56,8 @@ from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
 
 PACKAGE = Path(stridekit.__file__).parent
-STEM = "examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
-ENCODER = "examples/specs/deeplab_encoder.yaml"
+STEM = "stridekit/examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
+ENCODER = "stridekit/examples/specs/deeplab_encoder.yaml"
 SQUARE_32 = SizeSet(period=32, residues=(0,), minimum=32)
 
 EXAMPLES: dict[type[Result], Callable[[], Result]] = {
@@ -98,6 +99,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     FieldOverlay: lambda: draw_field(STEM, layer="maxpool", effective=False),
     NetworkStory: lambda: draw_network(STEM),
     Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
+    ExampleList: list_examples,
 }
 
 

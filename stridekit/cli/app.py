@@ -6,6 +6,7 @@ import sys
 
 import typer
 
+from stridekit import __version__
 from stridekit.errors import StrideError
 from stridekit.experiments.signals import Terminated
 
@@ -19,9 +20,18 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"stridekit {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """The stride toolkit for convolutional networks."""
 

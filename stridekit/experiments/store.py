@@ -230,6 +230,11 @@ class Store:
             raise StoreError(f"{path}: no such store; run `stridekit sweep SPEC --store {path}`")
         if path.is_dir():
             raise StoreError(f"{path} is a directory; give a file name such as runs.db")
+        if create:  # `--store runs/x.db`: the folder is made as an output file's would be
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"{path}: cannot create its folder ({error.strerror})") from None
         try:
             # autocommit mode: every transition below opens and commits its own transaction
             connection = sqlite3.connect(path, isolation_level=None, timeout=30)

@@ -71,7 +71,7 @@ class Resolved:
     def to_graph(self, input_shape: tuple[int, ...] | None = None) -> Graph:
         """The graph at ``input_shape`` (default: the suggested one): traced or rebuilt.
 
-        >>> resolved = resolve("examples/specs/resnet_stem.yaml")
+        >>> resolved = resolve("stridekit/examples/specs/resnet_stem.yaml")
         >>> resolved.to_graph((1, 3, 64, 64)).output.output_shape
         (1, 1000)
         """
@@ -97,7 +97,7 @@ def resolve(
     ``"meta"`` (the default) builds zoo models without weights, any other device with
     real ones.
 
-    >>> resolve("examples/specs/fpn_small.yaml").graph.output.output_shape
+    >>> resolve("stridekit/examples/specs/fpn_small.yaml").graph.output.output_shape
     (1, 64, 64, 64)
     >>> resolve("torchvision:resnet18").module.fc.weight.is_meta
     True

@@ -14,10 +14,12 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import signal
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -58,7 +60,16 @@ class Worker:
     def _start(self) -> None:
         parent, child = _CONTEXT.Pipe(duplex=True)
         process = _CONTEXT.Process(target=serve, args=(child,), daemon=True, name="stridekit-web")
-        process.start()
+        # Ctrl+C reaches the terminal's whole process group: the worker starts with it
+        # blocked (a signal mask survives fork and exec) until its loop ignores it, so a
+        # Ctrl+C while it imports stridekit prints no traceback. The resource tracker,
+        # started first, would otherwise unblock it while it starts (it does the same).
+        resource_tracker.ensure_running()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         self.process, self.connection = process, parent
 

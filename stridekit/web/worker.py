@@ -9,6 +9,7 @@ on a worker's first job that needs them, so starting one is cheap.
 
 from __future__ import annotations
 
+import signal
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
@@ -35,7 +36,14 @@ def handle(message: tuple[str, dict[str, Any], bytes]) -> Reply:
 
 
 def serve(connection: Connection) -> None:
-    """The worker's loop: one message in, one reply out, until the pipe closes."""
+    """The worker's loop: one message in, one reply out, until the pipe closes.
+
+    Ctrl+C reaches every process of the terminal's group: the worker ignores it (the
+    server started it with SIGINT blocked) and lets the server, which stops its workers
+    when it shuts down, decide.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     while True:
         try:
             message = connection.recv()

@@ -143,11 +143,11 @@ HUGE = "99999999999999999999"  # 10^20: far past 2^20 and past a 64-bit integer
         f"solve --size 224 --output {HUGE}",
         f"solve --size 224 --output 112 --max-kernel {HUGE}",
         f"solve --size 224 --output 112 --max-stride {HUGE}",
-        f"adapt examples/specs/resnet_stem.yaml --images {HUGE}x224",
-        f"adapt examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224 --images 224x224",
-        f"analyze examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
-        f"doctor examples/specs/resnet_stem.yaml --input 1x3x224x{HUGE}",
-        f"sizes examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
+        f"adapt stridekit/examples/specs/resnet_stem.yaml --images {HUGE}x224",
+        f"adapt stridekit/examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224 --images 224x224",
+        f"analyze stridekit/examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
+        f"doctor stridekit/examples/specs/resnet_stem.yaml --input 1x3x224x{HUGE}",
+        f"sizes stridekit/examples/specs/resnet_stem.yaml --input 1x3x{HUGE}x224",
         f"plan --template plain4 --task classification --input {HUGE}",
     ],
 )
@@ -162,10 +162,10 @@ def test_sizes_beyond_the_bound_are_one_line_errors(
 @pytest.mark.parametrize(
     "argv",
     [
-        "adapt examples/specs/resnet_stem.yaml --images 0x0",
-        "adapt examples/specs/resnet_stem.yaml --images 224x0",
+        "adapt stridekit/examples/specs/resnet_stem.yaml --images 0x0",
+        "adapt stridekit/examples/specs/resnet_stem.yaml --images 224x0",
         "shape --size 0 --kernel 1",
-        "analyze examples/specs/resnet_stem.yaml --input 1x3x0x224",
+        "analyze stridekit/examples/specs/resnet_stem.yaml --input 1x3x0x224",
     ],
 )
 def test_empty_sizes_are_one_line_errors(argv: str, capsys: pytest.CaptureFixture[str]) -> None:

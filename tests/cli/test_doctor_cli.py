@@ -10,7 +10,7 @@ import pytest
 
 from stridekit.cli import main
 
-UNET = "examples/unet.py:unet"
+UNET = "stridekit/examples/unet.py:unet"
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -44,7 +44,7 @@ def test_analyze_answers_in_one_line(capsys: pytest.CaptureFixture[str]) -> None
 def test_doctor_all_lists_each_finding_and_the_table_groups_them(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    spec = "examples/specs/deeplab_encoder.yaml"
+    spec = "stridekit/examples/specs/deeplab_encoder.yaml"
     _, grouped, _ = run(["doctor", spec, "--format", "markdown"], capsys)
     _, each, _ = run(["doctor", spec, "--all", "--format", "markdown"], capsys)
     _, data, _ = run(["doctor", spec, "--format", "json"], capsys)

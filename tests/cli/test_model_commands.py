@@ -15,9 +15,9 @@ from stridekit.geometry import Window, valid_input_sizes
 from tests.conftest import Golden
 
 GOLDEN_COMMANDS = {
-    "analyze_resnet_stem": "analyze examples/specs/resnet_stem.yaml",
+    "analyze_resnet_stem": "analyze stridekit/examples/specs/resnet_stem.yaml",
     "analyze_resnet18_depth1": "analyze torchvision:resnet18 --input 1x3x64x64 --depth 1",
-    "doctor_deeplab_encoder": "doctor examples/specs/deeplab_encoder.yaml",
+    "doctor_deeplab_encoder": "doctor stridekit/examples/specs/deeplab_encoder.yaml",
     "sizes_vgg11": "sizes torchvision:vgg11 --range 200:300",
 }
 FORMATS = {"table": "txt", "json": "json", "markdown": "md"}
@@ -70,7 +70,7 @@ def test_analyze_file_factory(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_doctor_select_ignore_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    spec = "examples/specs/deeplab_encoder.yaml"
+    spec = "stridekit/examples/specs/deeplab_encoder.yaml"
     code, out, _ = run(["doctor", spec, "--select", "rf-holes", "--format", "json"], capsys)
     assert code == 1 and {f["code"] for f in json.loads(out)["findings"]} == {"rf-holes"}
     code, out, _ = run(["doctor", spec, "--ignore", "rf-holes", "--format", "json"], capsys)

@@ -17,7 +17,7 @@ from stridekit.viz.files import write_atomic
 from tests.conftest import Golden
 
 ROOT = Path(__file__).parent.parent.parent
-SPEC = ROOT / "examples" / "specs" / "resnet_stem.yaml"
+SPEC = ROOT / "stridekit" / "examples" / "specs" / "resnet_stem.yaml"
 
 COMMANDS = {
     "viz_conv_1d": "viz conv --size 7 --kernel 3 --stride 2 --padding 1 -o conv.svg",

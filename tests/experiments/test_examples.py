@@ -10,7 +10,9 @@ import pytest
 from stridekit.experiments.search import choice_config, make_search
 from stridekit.experiments.spec import SweepSpec
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples" / "sweeps").glob("*.yaml"))
+EXAMPLES = sorted(
+    (Path(__file__).resolve().parents[2] / "stridekit" / "examples" / "sweeps").glob("*.yaml")
+)
 
 
 def test_the_examples_are_there() -> None:

@@ -175,3 +175,13 @@ def test_sigkill_mid_write_leaves_a_consistent_store(tmp_path: Path) -> None:
             assert row.metrics == {"accuracy": row.config["x"] / 2000}
         else:
             assert row.metrics is None
+
+
+def test_a_new_store_gets_its_folder(tmp_path: Path) -> None:
+    path = tmp_path / "runs" / "2024" / "x.db"
+    with Store.open(path) as store:
+        store.claim()
+    assert path.is_file()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreError, match="cannot create its folder"):
+        Store.open(tmp_path / "file" / "x.db")

@@ -151,7 +151,7 @@ def _exporter_folded_batch_norms(model: torch.nn.Module, path: Path) -> bool:
     return has_batch_norm and not any(n.op_type == "BatchNormalization" for n in graph.node)
 
 
-SPECS = sorted((Path(__file__).parents[2] / "examples" / "specs").glob("*.yaml"))
+SPECS = sorted((Path(__file__).parents[2] / "stridekit" / "examples" / "specs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)

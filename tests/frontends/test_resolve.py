@@ -14,7 +14,7 @@ from stridekit.errors import ModelError
 from stridekit.frontends.resolve import resolve
 from tests.frontends.oracles import export_onnx
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "specs"
+EXAMPLES = Path(__file__).parents[2] / "stridekit" / "examples" / "specs"
 
 FACTORY_FILE = """
     from torch import nn

@@ -21,7 +21,7 @@ from stridekit.graph import Graph
 from stridekit.passes import head_node, propagate_fields
 from tests.frontends.oracles import gradient_extent, integer_interval
 
-EXAMPLES = Path(__file__).parents[2] / "examples" / "specs"
+EXAMPLES = Path(__file__).parents[2] / "stridekit" / "examples" / "specs"
 
 
 class Block(nn.Module):

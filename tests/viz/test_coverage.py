@@ -207,8 +207,8 @@ def test_layers_counts_windows_from_the_input() -> None:
 
 
 def test_a_model_reference_and_its_head() -> None:
-    h = draw_model_coverage("examples/specs/resnet_stem.yaml")
-    analysis = analyze("examples/specs/resnet_stem.yaml")
+    h = draw_model_coverage("stridekit/examples/specs/resnet_stem.yaml")
+    analysis = analyze("stridekit/examples/specs/resnet_stem.yaml")
     assert np.array_equal(h.values, path_coverage(analysis.graph, analysis.head.name).values)
     assert analysis.head.name in h.title
 

@@ -29,8 +29,8 @@ def misaligned_pair() -> Graph:
 
 MODELS: dict[str, tuple[Any, tuple[int, ...] | None]] = {
     "resnet18": ("torchvision:resnet18", (1, 3, 64, 64)),
-    "fpn_spec": ("examples/specs/fpn_small.yaml", None),
-    "deeplab_spec": ("examples/specs/deeplab_encoder.yaml", None),
+    "fpn_spec": ("stridekit/examples/specs/fpn_small.yaml", None),
+    "deeplab_spec": ("stridekit/examples/specs/deeplab_encoder.yaml", None),
     "misaligned_pair": (misaligned_pair(), None),
 }
 

@@ -18,7 +18,7 @@ from stridekit.viz import (
     draw_network,
 )
 
-SPEC = "examples/specs/resnet_stem.yaml"
+SPEC = "stridekit/examples/specs/resnet_stem.yaml"
 
 PICTURES: dict[str, Callable[[], Picture]] = {
     "animation": lambda: animate_conv((4, 4), 3, padding=1),

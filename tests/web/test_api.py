@@ -20,7 +20,7 @@ from stridekit.cli import main
 from stridekit.geometry import make_window
 
 ROOT = Path(__file__).parents[2]
-SPEC = ROOT / "examples" / "specs" / "resnet_stem.yaml"
+SPEC = ROOT / "stridekit" / "examples" / "specs" / "resnet_stem.yaml"
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> Any:

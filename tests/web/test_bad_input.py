@@ -112,7 +112,7 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
     ("/api/analyze", {"model": {"name": "models.py:build"}}, 400, "ModelError", "registries only"),
     (
         "/api/analyze",
-        {"model": {"name": "examples/specs/resnet_stem.yaml"}},
+        {"model": {"name": "stridekit/examples/specs/resnet_stem.yaml"}},
         400,
         "ModelError",
         "registries only",

@@ -4,6 +4,9 @@ strides can reproduce (``2**depth``·k): at 250 the pooled 125 comes back as 124
 
     stridekit analyze examples/unet.py:unet --input 1x3x256x256
     stridekit doctor examples/unet.py:unet --input 1x3x250x250   # which merge fails, and why
+
+(``stridekit examples --copy examples`` writes this file there; installed, it is also the
+module ``stridekit.examples.unet:unet``.)
 """
 
 from __future__ import annotations
