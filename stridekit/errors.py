@@ -128,6 +128,11 @@ class StoreWriteError(StoreError):
     the same sweep again, once the cause is gone, resumes it."""
 
 
+class HeadLost(StrideError):
+    """The Ray cluster's head stopped answering during a sweep: the sweep stops, its
+    finished trials kept and its running ones back to pending."""
+
+
 class Busy(StrideError):
     """The web explorer's workers are all busy and its queue is full (HTTP 429)."""
 

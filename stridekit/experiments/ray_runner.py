@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from stridekit.errors import StrideError, UsageError
-from stridekit.experiments.ray_address import resolve_address
+from stridekit.errors import HeadLost, StrideError, UsageError
+from stridekit.experiments.ray_address import LOCAL_TIMEOUT_S, answers, resolve_address
 from stridekit.experiments.runner import (
     EventHandler,
     Runner,
@@ -295,6 +295,8 @@ class RayRunner(Runner):
                         yield item
                     elif item is not None:
                         on_event(item)
+                    elif (gone := _head_gone(ray)) is not None:
+                        raise gone
                     elif attempt.number <= self.options.max_retries:
                         del running[generator]
                         retry = _Attempt(attempt.task, attempt.number + 1)
@@ -361,6 +363,19 @@ class RayRunner(Runner):
                 return None
             self.shared[key] = ray.put(SharedDataset.of(data))
         return self.shared[key]
+
+
+def _head_gone(ray: Any) -> StrideError | None:
+    """When a task's worker died: the error to stop with if the cluster's head is gone
+    too (Ray would retry, then end the process a minute later), else None."""
+    address = ray.get_runtime_context().gcs_address
+    reason = answers(address, LOCAL_TIMEOUT_S)
+    if reason is None:
+        return None
+    return HeadLost(
+        f"the Ray head at {address} stopped answering ({reason}); the trials it ran go back "
+        "to pending: start a head (`ray start --head`) and run the same command again"
+    )
 
 
 def _next_item(ray: Any, generator: Any, key: str) -> tuple[Any, str]:

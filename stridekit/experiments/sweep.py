@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
-from stridekit.errors import StoreError, StoreWriteError, SweepSpecError
+from stridekit.errors import StoreError, StrideError, SweepSpecError
 from stridekit.experiments.halving import HalvingRule, rung_values, rungs
 from stridekit.experiments.progress import SweepProgress
 from stridekit.experiments.results import Results, format_value, mean_std
@@ -358,8 +358,8 @@ def run_sweep(
                     markup=False,
                 )
                 raise
-            except StoreWriteError:  # the runner has cancelled its trials; say so if we can
-                with contextlib.suppress(StoreError):
+            except StrideError:  # a store or a cluster failed: the runner has cancelled its
+                with contextlib.suppress(StoreError):  # trials; say so in the store if it can
                     driver.release()
                 raise
         counts = store.counts()

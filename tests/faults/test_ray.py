@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -19,7 +20,11 @@ from pathlib import Path
 import pytest
 
 from stridekit.experiments.ray_address import ray_pointer, resolve_address
+from stridekit.experiments.ray_runner import RayOptions
+from stridekit.experiments.store import Store
+from stridekit.experiments.sweep import run_sweep
 from tests.experiments import ray_cluster
+from tests.experiments.ray_fakes import FaultyTrial, starts
 
 pytestmark = pytest.mark.xdist_group("ray-faults")
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,3 +111,66 @@ def test_ray_address_in_the_environment_is_checked_like_a_given_one(
     monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{dead_port()}")
     with pytest.raises(Exception, match="nothing answers there"):
         resolve_address(None, timeout=2)
+
+
+HEAD_KILLED_DRIVER = """
+import sys
+from stridekit.errors import StrideError
+from stridekit.experiments.ray_runner import RayOptions
+from stridekit.experiments.sweep import run_sweep
+from tests.experiments.ray_fakes import FaultyTrial
+
+spec, address, folder = sys.argv[1:]
+trial = FaultyTrial(folder, {"max_pool": "sleeps", "avg_pool": "sleeps"})
+try:
+    run_sweep(spec, backend="ray", ray=RayOptions(address=address), trial_function=trial,
+              show_progress=False)
+except StrideError as error:
+    print(f"stridekit: error: {error}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+@pytest.mark.soak  # two Ray heads of its own: about a minute
+def test_a_head_killed_during_the_sweep_stops_it_and_a_new_head_resumes(
+    tmp_path: Path, ray_address: str
+) -> None:
+    spec = tmp_path / "fake.yaml"
+    spec.write_text(textwrap.dedent(SPEC).replace("[conv, max_pool]", "[conv, max_pool, avg_pool]"))
+    environment = {**os.environ, **ray_cluster.LOOPBACK_ENVIRONMENT, "PYTHONPATH": str(ROOT)}
+    cluster = ray_cluster.start()
+    try:
+        driver = subprocess.Popen(
+            [sys.executable, "-c", HEAD_KILLED_DRIVER, str(spec), cluster.address, str(tmp_path)],
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while sum(len(starts(tmp_path, op, 0)) for op in ("max_pool", "avg_pool")) < 2:
+            assert time.monotonic() < deadline and driver.poll() is None, "no trial started"
+            time.sleep(0.1)
+        for pid in ray_cluster._session_members(cluster.pid):  # the head, killed outright
+            os.kill(pid, signal.SIGKILL)
+        start = time.monotonic()
+        _, err = driver.communicate(timeout=90)
+        seconds = time.monotonic() - start
+    finally:
+        ray_cluster.stop(cluster)
+    assert driver.returncode == 2, err
+    assert f"the Ray head at {cluster.address} stopped answering" in err
+    assert seconds < 45  # Ray alone would end the process after a minute, in silence
+    with Store.open(tmp_path / "fake.db", create=False) as store:
+        states = sorted((r.status.value, r.config["model"]["op"]) for r in store.trials())
+    assert states == [("done", "conv"), ("pending", "avg_pool"), ("pending", "max_pool")]
+    (tmp_path / "fast").write_text("")
+    trial = FaultyTrial(str(tmp_path), {"max_pool": "sleeps", "avg_pool": "sleeps"})
+    summary = run_sweep(  # on another head: the session's cluster
+        spec,
+        backend="ray",
+        ray=RayOptions(address=ray_address),
+        trial_function=trial,
+        show_progress=False,
+    )
+    assert summary.ran == 2 and summary.counts["done"] == 3
