@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 
 def interruptible() -> None:
@@ -10,3 +11,12 @@ def interruptible() -> None:
     delivers it. A shell starts a background job with SIGINT ignored, a child inherits
     that, and Python then keeps ignoring it, so the test would wait in vain."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.children import alive
 from tests.faults.serving import serve_command, served
 
 pytest.importorskip("fastapi", reason="the web extra is not installed")
@@ -63,7 +64,7 @@ def test_a_signal_stops_the_server_and_its_workers_quietly(signal_number: int) -
     assert server.process.returncode == EXIT[signal_number], stderr
     assert "Traceback" not in stderr and "Errno" not in stderr, stderr
     assert seconds < 15
-    assert not [pid for pid in workers if _alive(pid)]
+    assert not [pid for pid in workers if alive(pid)]
 
 
 def test_a_worker_killed_mid_analysis_fails_that_request_only() -> None:
@@ -109,15 +110,6 @@ def _workers(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as listing:
         children = [int(child) for child in listing.read().split()]
     return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def _kill(pid: int) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from stridekit.experiments.store import Status, Store
 from stridekit.experiments.sweep import run_sweep
-from tests.children import interruptible
+from tests.children import alive, interruptible
 from tests.experiments.ray_fakes import SLEEP_S, FaultyTrial, starts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,14 +46,6 @@ CODE = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 def running(folder: Path) -> list[int]:
     return [pid for op in ("conv", "max_pool") for pid in starts(folder, op, 0)]
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 # two of the four in make test (each starts a driver that imports torch), all in make soak
