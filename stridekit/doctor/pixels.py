@@ -170,19 +170,26 @@ def _live(graph: Graph) -> set[str]:
     return live
 
 
-def _later_spatial_op(node: Node, consumers: dict[str, list[Node]], live: set[str]) -> Node | None:
-    """The first op after ``node`` (before any global op) that acts on its spatial axes:
-    a window or a resample, i.e. a layer that still treats it as a map."""
-    queue, seen = list(consumers[node.name]), set()
+def _map_ops_after(
+    node: Node, consumers: dict[str, list[Node]], live: set[str], seen: set[str]
+) -> Iterator[Node]:
+    """Breadth first from ``node``'s consumers, up to the head's global op: each later
+    layer that acts on the spatial axes (a window or a resample, i.e. a layer that still
+    treats it as a map); ``seen`` collects every node passed."""
+    queue = list(consumers[node.name])
     while queue:
         later = queue.pop(0)
         if later.name in seen or later.name not in live or later.op in GLOBAL_OPS:
             continue
         seen.add(later.name)
         if later.axes is not None:
-            return later
+            yield later
         queue.extend(consumers[later.name])
-    return None
+
+
+def _later_spatial_op(node: Node, consumers: dict[str, list[Node]], live: set[str]) -> Node | None:
+    """The first op after ``node`` (before any global op) that acts on its spatial axes."""
+    return next(_map_ops_after(node, consumers, live, set()), None)
 
 
 def _reads_whole_map(node: Node) -> bool:
@@ -208,18 +215,12 @@ def _pointwise_until_head(
 ) -> tuple[bool, set[str]]:
     """Whether every layer after ``node`` that works on the map, up to the head's global
     op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen."""
-    queue, seen = list(consumers[node.name]), set()
-    while queue:
-        later = queue.pop(0)
-        if later.name in seen or later.name not in live or later.op in GLOBAL_OPS:
-            continue
-        seen.add(later.name)
-        if later.axes is not None:
-            windows = later.windows or ()
-            pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
-            if not pointwise or not all(pointwise):
-                return False, seen
-        queue.extend(consumers[later.name])
+    seen: set[str] = set()
+    for later in _map_ops_after(node, consumers, live, seen):
+        windows = later.windows or ()
+        pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
+        if not pointwise or not all(pointwise):
+            return False, seen
     return True, seen
 
 
