@@ -19,14 +19,31 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   space-to-depth, output ``i`` covers ``[i·F, i·F + F − 1]``: ``Window(F, F)``;
 - its digits followed by channel digits (total ``R``) in one dim: depth-to-space,
   output ``i`` reads ``floor(i/R)``: ``Resample.nearest(R)``;
-- spread over several dims of its own: half-way through such a sequence (*pending*);
-- anything else (merged after channels, cut into pieces mixed with the batch):
-  the positions are destroyed, a flatten.
+- cut into pieces that sit in dims of their own or beside the batch and other axes,
+  never beside channels: a *partition* (Swin's and MaxViT's windows, MaxViT's dilated
+  grid, BAT's and HaloNet's blocks, MobileViT's patches, half-way through a
+  space-to-depth): every position is kept, only moved, so it is identity for fields; an
+  op that mixes some of those dims reads the positions they hold (`mixed_windows`), and
+  the inverse rearrangement fuses the pieces back into the intact axis;
+- pieces beside channels that are not a space-to-depth (the window index beside the
+  heads in a batched product's batch dim): a partition too, since every op that mixes a
+  dim checks which positions it holds;
+- the whole axis merged after or before channels in one dim: the positions are
+  destroyed, a flatten (before a classifier).
 
 >>> x = standard((1, 2, 16, 16), spatial=2)
 >>> step = reshape(x, (1, 2, 8, 2, 8, 2))       # x.view(N, C, H/2, 2, W/2, 2)
 >>> step.kind
-'pending'
+'partition'
+>>> nhwc = permute(x, (0, 2, 3, 1))               # MaxViT's grid of 4 × 4 cells
+>>> grid = transpose(reshape(nhwc, (1, 4, 4, 4, 4, 2)).layout, (0, 2, 4, 1, 3, 5), 2)
+>>> cells = reshape(grid.layout, (16, 4, 4, 2))
+>>> cells.kind, mixed_windows(cells.layout, [1, 2], 2)     # attention over the grid: global
+('partition', None)
+>>> back = reshape(cells.layout, (1, 4, 4, 4, 4, 2))
+>>> restored = reshape(transpose(back.layout, (0, 3, 1, 4, 2, 5), 2).layout, (1, 16, 16, 2))
+>>> restored.kind, axis_dims(restored.layout, 2)         # the inverse: intact again
+('view', (1, 2))
 >>> done = reshape(permute(step.layout, (0, 1, 3, 5, 2, 4)), (1, 8, 8, 8))
 >>> done.kind, [m.describe() for m in done.maps]
 ('pixel_unshuffle', ['k=2 s=2 p=(0,0)', 'k=2 s=2 p=(0,0)'])
@@ -280,7 +297,7 @@ def _radix(digits: Sequence[Digit], base: int) -> bool:
 class Reshaped:
     """How a reshape or transpose left the spatial axes.
 
-    ``kind``: ``view`` (positions kept), ``pending`` (half-way through a space-to-depth),
+    ``kind``: ``view`` (positions kept), ``partition`` (positions kept, rearranged),
     ``pixel_unshuffle`` / ``pixel_shuffle`` (with one map per spatial axis), ``flatten``
     (positions destroyed: ``layout`` is None).
     """
@@ -301,19 +318,25 @@ def _whole(dim: Dim, axis: int, size: int) -> Dim:
     return tuple(out)
 
 
+def _with_channels(dim: Dim) -> bool:
+    return any(g.owner == CHANNEL for g in dim)
+
+
 def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout]:
     """One axis: (status, map, layout with the axis renumbered where it settled)."""
     places = [(d, i) for d, dim in enumerate(layout) for i, g in enumerate(dim) if g.owner == axis]
     if not places:
         return "gone", None, layout
     own = sorted({d for d, _ in places})
+    # no digit of the axis beside channels: its positions are only rearranged (a partition)
+    partition = not any(_with_channels(layout[d]) for d in own)
     if len(own) == 1:
         d = own[0]
         dim = layout[d]
         first, last = places[0][1], places[-1][1]
         mine = dim[first : last + 1]
         if any(g.owner != axis for g in mine) or not _radix(mine, 1):
-            return "destroyed", None, layout
+            return ("partitioned" if partition else "destroyed"), None, layout
         before, after = dim[:first], dim[last + 1 :]
         size = prod(g.extent for g in mine)
         if not before and after and all(g.owner == CHANNEL for g in after):
@@ -323,16 +346,20 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
         if any(g.owner == CHANNEL for g in (*before, *after)):
             return "destroyed", None, layout
         return "intact", None, (*layout[:d], _whole(dim, axis, size), *layout[d + 1 :])
+    if partition:
+        return "partitioned", None, layout
     pure = [d for d in own if all(g.owner == axis for g in layout[d])]
-    if len(pure) > 1:
-        return "pending", None, layout
-    if len(pure) != 1:
-        return "destroyed", None, layout
+    if len(pure) > 1:  # half-way through a space-to-depth written as views
+        return "partitioned", None, layout
+    if len(pure) != 1:  # pieces beside the batch and channels (a product's batch dims)
+        return "partitioned", None, layout
     kept = layout[pure[0]]
     folded = sorted((layout[d][i] for d, i in places if d != pure[0]), key=lambda g: -g.weight)
     fold = prod(g.extent for g in folded)
-    if not (_radix(kept, fold) and _radix(folded, 1)):
-        return "destroyed", None, layout
+    # space-to-depth: the low places moved into channel dims, the high ones alone in a dim
+    beside_channels = all(_with_channels(layout[d]) for d in own if d != pure[0])
+    if not (beside_channels and _radix(kept, fold) and _radix(folded, 1)):
+        return "partitioned", None, layout
     renamed = tuple(
         tuple(Digit(CHANNEL, g.extent) if g.owner == axis else g for g in dim) for dim in layout
     )
@@ -351,8 +378,8 @@ def settle(layout: Layout, spatial: int) -> Reshaped:
         maps.append(axis_map)
     if "destroyed" in statuses:
         return Reshaped("flatten", None)
-    if "pending" in statuses:
-        return Reshaped("pending", layout)
+    if "partitioned" in statuses and "folded" not in statuses and "unfolded" not in statuses:
+        return Reshaped("partition", layout)
     if "folded" in statuses:
         windows = tuple(m if isinstance(m, Window) else Window(1) for m in maps)
         return Reshaped("pixel_unshuffle", settled, windows)
@@ -385,3 +412,39 @@ def transpose(layout: Layout | None, order: Sequence[int], spatial: int) -> Resh
     """The layout after a transpose, read axis by axis like a reshape."""
     moved = permute(layout, order)
     return Reshaped("view", None) if moved is None else settle(moved, spatial)
+
+
+def mixed_windows(layout: Layout | None, dims: Iterable[int], spatial: int) -> tuple[int, ...] | None:
+    """What an op that mixes the elements along ``dims`` (attention over tokens, a softmax,
+    a product contracting them) lets one position read, per spatial axis: ``1`` where it
+    mixes no digit of the axis, ``w`` where the digits it mixes are the lowest places of
+    the axis (total ``w``: windows of ``w`` pixels, as Swin's), None when any axis is mixed
+    otherwise (a dilated grid, blocks that are not the lowest places, the whole axis):
+    then every position may read far away, a global field.
+
+    >>> x = permute(standard((1, 8, 14, 14), 2), (0, 2, 3, 1))   # (N, H, W, C)
+    >>> windows = transpose(reshape(x, (1, 2, 7, 2, 7, 8)).layout, (0, 1, 3, 2, 4, 5), 2)
+    >>> tokens = reshape(windows.layout, (4, 49, 8)).layout     # 4 windows of 7 × 7 tokens
+    >>> mixed_windows(tokens, [1], 2), mixed_windows(tokens, [2], 2)
+    ((7, 7), (1, 1))
+    >>> mixed_windows(x, [1, 2], 2) is None                     # every position
+    True
+    """
+    if layout is None:
+        return None
+    chosen = {d % len(layout) for d in dims} if layout else set()
+    found = []
+    for axis in range(spatial):
+        digits = [g for dim in layout for g in dim if g.owner == axis and g.extent > 1]
+        mixed = sorted(
+            (g for d in chosen for g in layout[d] if g.owner == axis and g.extent > 1),
+            key=lambda g: g.weight,
+        )
+        if not mixed:
+            found.append(1)
+            continue
+        size, whole = prod(g.extent for g in mixed), prod(g.extent for g in digits)
+        if size >= whole or not _radix(mixed[::-1], 1):
+            return None
+        found.append(size)
+    return tuple(found)
