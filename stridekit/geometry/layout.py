@@ -23,7 +23,8 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   never beside channels: a *partition* (Swin's and MaxViT's windows, MaxViT's dilated
   grid, BAT's and HaloNet's blocks, MobileViT's patches, half-way through a
   space-to-depth): every position is kept, only moved, so it is identity for fields; an
-  op that mixes some of those dims reads the positions they hold (`mixed_windows`), and
+  op that mixes some of those dims reads the positions they hold
+  (`stridekit.geometry.partition.mixed_windows`), and
   the inverse rearrangement fuses the pieces back into the intact axis;
 - pieces beside channels that are not a space-to-depth (the window index beside the
   heads in a batched product's batch dim): a partition too, since every op that mixes a
@@ -38,8 +39,8 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
 >>> nhwc = permute(x, (0, 2, 3, 1))               # MaxViT's grid of 4 × 4 cells
 >>> grid = transpose(reshape(nhwc, (1, 4, 4, 4, 4, 2)).layout, (0, 2, 4, 1, 3, 5), 2)
 >>> cells = reshape(grid.layout, (16, 4, 4, 2))
->>> cells.kind, mixed_windows(cells.layout, [1, 2], 2)     # attention over the grid: global
-('partition', None)
+>>> cells.kind
+'partition'
 >>> back = reshape(cells.layout, (1, 4, 4, 4, 4, 2))
 >>> restored = reshape(transpose(back.layout, (0, 3, 1, 4, 2, 5), 2).layout, (1, 16, 16, 2))
 >>> restored.kind, axis_dims(restored.layout, 2)         # the inverse: intact again
@@ -283,7 +284,7 @@ def _regroup(layout: Layout, shape: Sequence[int]) -> Layout | None:
     return None if any(d.extent > 1 for d in queue) else tuple(dims)
 
 
-def _radix(digits: Sequence[Digit], base: int) -> bool:
+def is_radix(digits: Sequence[Digit], base: int) -> bool:
     """True when ``digits`` (in order) are a mixed-radix number whose last place is ``base``."""
     place = base
     for digit in reversed(digits):
@@ -335,7 +336,7 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
         dim = layout[d]
         first, last = places[0][1], places[-1][1]
         mine = dim[first : last + 1]
-        if any(g.owner != axis for g in mine) or not _radix(mine, 1):
+        if any(g.owner != axis for g in mine) or not is_radix(mine, 1):
             return ("partitioned" if partition else "destroyed"), None, layout
         before, after = dim[:first], dim[last + 1 :]
         size = prod(g.extent for g in mine)
@@ -358,7 +359,7 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
     fold = prod(g.extent for g in folded)
     # space-to-depth: the low places moved into channel dims, the high ones alone in a dim
     beside_channels = all(_with_channels(layout[d]) for d in own if d != pure[0])
-    if not (beside_channels and _radix(kept, fold) and _radix(folded, 1)):
+    if not (beside_channels and is_radix(kept, fold) and is_radix(folded, 1)):
         return "partitioned", None, layout
     renamed = tuple(
         tuple(Digit(CHANNEL, g.extent) if g.owner == axis else g for g in dim) for dim in layout
@@ -412,39 +413,3 @@ def transpose(layout: Layout | None, order: Sequence[int], spatial: int) -> Resh
     """The layout after a transpose, read axis by axis like a reshape."""
     moved = permute(layout, order)
     return Reshaped("view", None) if moved is None else settle(moved, spatial)
-
-
-def mixed_windows(layout: Layout | None, dims: Iterable[int], spatial: int) -> tuple[int, ...] | None:
-    """What an op that mixes the elements along ``dims`` (attention over tokens, a softmax,
-    a product contracting them) lets one position read, per spatial axis: ``1`` where it
-    mixes no digit of the axis, ``w`` where the digits it mixes are the lowest places of
-    the axis (total ``w``: windows of ``w`` pixels, as Swin's), None when any axis is mixed
-    otherwise (a dilated grid, blocks that are not the lowest places, the whole axis):
-    then every position may read far away, a global field.
-
-    >>> x = permute(standard((1, 8, 14, 14), 2), (0, 2, 3, 1))   # (N, H, W, C)
-    >>> windows = transpose(reshape(x, (1, 2, 7, 2, 7, 8)).layout, (0, 1, 3, 2, 4, 5), 2)
-    >>> tokens = reshape(windows.layout, (4, 49, 8)).layout     # 4 windows of 7 × 7 tokens
-    >>> mixed_windows(tokens, [1], 2), mixed_windows(tokens, [2], 2)
-    ((7, 7), (1, 1))
-    >>> mixed_windows(x, [1, 2], 2) is None                     # every position
-    True
-    """
-    if layout is None:
-        return None
-    chosen = {d % len(layout) for d in dims} if layout else set()
-    found = []
-    for axis in range(spatial):
-        digits = [g for dim in layout for g in dim if g.owner == axis and g.extent > 1]
-        mixed = sorted(
-            (g for d in chosen for g in layout[d] if g.owner == axis and g.extent > 1),
-            key=lambda g: g.weight,
-        )
-        if not mixed:
-            found.append(1)
-            continue
-        size, whole = prod(g.extent for g in mixed), prod(g.extent for g in digits)
-        if size >= whole or not _radix(mixed[::-1], 1):
-            return None
-        found.append(size)
-    return tuple(found)

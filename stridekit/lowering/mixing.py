@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from stridekit.geometry import Resample, Window
 from stridekit.geometry import layout as lay
+from stridekit.geometry.partition import mixed_windows
 from stridekit.lowering import views
 from stridekit.lowering.core import Lowered, Meta, Shape, dims_of, other, out_layout
 from stridekit.lowering.cost import matmul_flops
@@ -44,11 +45,13 @@ def reduce(x: Meta, out: Shape, *, dims: Sequence[int] | None, keepdim: bool) ->
     return Lowered("global_pool", None, layout, tuple(out))
 
 
-def _mixing(x: Meta, out: Shape, dims: Sequence[int], layout: lay.Layout | None, **notes: object) -> Lowered:
+def _mixing(
+    x: Meta, out: Shape, dims: Sequence[int], layout: lay.Layout | None, **notes: object
+) -> Lowered:
     """An op whose every output position reads the positions held along ``dims`` of ``x``
-    (and its own): position-wise, inside windows, or global (`lay.mixed_windows`)."""
+    (and its own): position-wise, inside windows, or global (`mixed_windows`)."""
     out = tuple(out)
-    sizes = lay.mixed_windows(x.layout, dims, x.spatial)
+    sizes = mixed_windows(x.layout, dims, x.spatial)
     if sizes is None:
         return Lowered("attention", None, layout, out, notes=dict(notes))
     if all(size == 1 for size in sizes):
@@ -72,7 +75,9 @@ def attention(
     if query is None or key is None or key.layout is None or key.rank < 2:
         return Lowered("attention", None, None, tuple(out), flops)
     order = views.swap(key.rank, -1, -2)
-    transposed = Meta(tuple(key.shape[d] for d in order), lay.permute(key.layout, order), key.spatial)
+    transposed = Meta(
+        tuple(key.shape[d] for d in order), lay.permute(key.layout, order), key.spatial
+    )
     return product(query, transposed, out, flops=flops)
 
 
@@ -94,7 +99,8 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
     if left.layout is None or right.layout is None or left.rank < 2 or right.rank < 2:
         return Lowered("attention", None, None, out, flops)
     batch = len(out) - 2
-    lead_l, lead_r = (((),) * (batch - x.rank + 2) + x.layout[:-2] for x in (left, right))
+    lead_l = ((),) * (batch - left.rank + 2) + left.layout[:-2]
+    lead_r = ((),) * (batch - right.rank + 2) + right.layout[:-2]
     rows_hold = any(_positions([*lead_l, left.layout[-2]]))
     columns_hold = any(_positions([right.layout[-1]]))
     position_input = 0 if rows_hold or not columns_hold else 1
@@ -107,7 +113,7 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
         mixed, dims = left, [left.rank - 1]
         mixed_own = [right.rank - 2]
     layout = lay.resize(layout, out)
-    notes = {"position_input": position_input}
+    notes: dict[str, object] = {"position_input": position_input}
     positioned = left if position_input == 0 else right
     lead_mixed = _positions(lead_r if position_input == 0 else lead_l)
     same_batch = lead_mixed == _positions(lead_l if position_input == 0 else lead_r)
@@ -116,7 +122,9 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
         if any(lead_mixed) and not any(_positions(lead_l if position_input == 0 else lead_r)):
             # keys in windows, one query shared by every window (GC ViT's global query):
             # the windows are the keys', so are the output's grid and stride
-            return Lowered("attention", None, None, out, flops, {"position_input": 1 - position_input})
+            return Lowered(
+                "attention", None, None, out, flops, {"position_input": 1 - position_input}
+            )
         return Lowered("attention", None, layout, out, flops, notes)
     # what the other operand mixes, read in its own layout, and the positions the
     # positional operand contracts (keys of a transposed product)
@@ -125,7 +133,7 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
     if found.kind == "attention" or own.kind == "attention":
         return Lowered("attention", None, layout, out, flops, notes)
     maps = [m.axes or (Resample.identity(),) * left.spatial for m in (found, own)]
-    merged = tuple(a if a.kind == "window" else b for a, b in zip(*maps, strict=True))
+    merged = tuple(max(a, b, key=lambda m: m.stop) for a, b in zip(*maps, strict=True))
     if own.kind == "window_attention":
         notes = {}  # the positional operand is mixed too: every input goes through the maps
     return Lowered("window_attention", merged, layout, out, flops, notes)

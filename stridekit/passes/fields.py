@@ -17,8 +17,8 @@ Rules, per node kind (see DESIGN.md, "The algebra"):
 
 Two fields are computed: the *dependency* field (a pixel is in it iff some path carries
 it to the output position) and the *local* field, where merges ignore branches that are
-already global (a squeeze-and-excitation gate, an attention branch), i.e. the field the
-sliding windows alone give.
+already global (a squeeze-and-excitation gate, an attention branch: attention inside
+windows counts as global there too), i.e. the field the sliding windows alone give.
 """
 
 from __future__ import annotations
@@ -107,6 +107,8 @@ def _node_fields(
     if not inputs:
         return ()
     if node.op in ("attention", "window_attention"):
+        if local:  # the local field is the sliding windows' alone: attention is ignored
+            return tuple(f.globalized() for f in inputs[0])
         return _attention(node, inputs)
     if node.op in GLOBAL_OPS or node.op == "other":
         return tuple(f.globalized() for f in inputs[0])
