@@ -26,11 +26,11 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   op that mixes some of those dims reads the positions they hold
   (`stridekit.geometry.partition.mixed_windows`), and
   the inverse rearrangement fuses the pieces back into the intact axis;
-- pieces beside channels that are not a space-to-depth (the window index beside the
-  heads in a batched product's batch dim): a partition too, since every op that mixes a
-  dim checks which positions it holds;
-- the whole axis merged after or before channels in one dim: the positions are
-  destroyed, a flatten (before a classifier).
+- pieces that lead a dim beside channels, not a space-to-depth (the window index before
+  the heads in a batched product's batch dim): a partition too, since every op that
+  mixes a dim checks which positions it holds;
+- anything else (the whole axis merged with channels in one dim, pieces after
+  channels): the positions are destroyed, a flatten (before a classifier).
 
 >>> x = standard((1, 2, 16, 16), spatial=2)
 >>> step = reshape(x, (1, 2, 8, 2, 8, 2))       # x.view(N, C, H/2, 2, W/2, 2)
@@ -352,15 +352,18 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
     pure = [d for d in own if all(g.owner == axis for g in layout[d])]
     if len(pure) > 1:  # half-way through a space-to-depth written as views
         return "partitioned", None, layout
-    if len(pure) != 1:  # pieces beside the batch and channels (a product's batch dims)
-        return "partitioned", None, layout
+    # pieces that lead a dim beside channels are an outer index, like a batch (a batched
+    # product's (windows · heads)); pieces after channels are folded into them
+    outer = all(dim[0].owner >= 0 for dim in (layout[d] for d in own) if _with_channels(dim))
+    if len(pure) != 1:
+        return ("partitioned" if outer else "destroyed"), None, layout
     kept = layout[pure[0]]
     folded = sorted((layout[d][i] for d, i in places if d != pure[0]), key=lambda g: -g.weight)
     fold = prod(g.extent for g in folded)
     # space-to-depth: the low places moved into channel dims, the high ones alone in a dim
     beside_channels = all(_with_channels(layout[d]) for d in own if d != pure[0])
     if not (beside_channels and is_radix(kept, fold) and is_radix(folded, 1)):
-        return "partitioned", None, layout
+        return ("partitioned" if outer else "destroyed"), None, layout
     renamed = tuple(
         tuple(Digit(CHANNEL, g.extent) if g.owner == axis else g for g in dim) for dim in layout
     )
