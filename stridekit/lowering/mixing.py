@@ -41,8 +41,29 @@ def reduce(x: Meta, out: Shape, *, dims: Sequence[int] | None, keepdim: bool) ->
     if not x.mixes(chosen):
         return Lowered("elementwise", None, layout, tuple(out))
     if x.mixes([d for d in range(x.rank) if d not in chosen]):
-        return other(reason="a reduction over some spatial axes only")
+        return _pooled(x, tuple(out), chosen, keepdim)
     return Lowered("global_pool", None, layout, tuple(out))
+
+
+def _pooled(x: Meta, out: Shape, chosen: Sequence[int], keepdim: bool) -> Lowered:
+    """A reduction over the dims of a partition that hold the lowest places of the axes
+    (Hiera's pooling over its unrolled tokens): output ``i`` covers ``[i·w, i·w + w − 1]``,
+    ``Window(w, w)``, and the places left count in steps of ``w``; otherwise ``other``."""
+    sizes = mixed_windows(x.layout, chosen, x.spatial)
+    if sizes is None or x.layout is None:
+        return other(reason="a reduction over some spatial axes only")
+    rest = lay.collapse(x.layout, chosen) if keepdim else lay.remove(x.layout, chosen)
+    assert rest is not None
+    layout = tuple(
+        tuple(
+            lay.Digit(g.owner, g.extent, g.weight // sizes[g.owner]) if g.owner >= 0 else g
+            for g in dim
+            if g.owner < 0 or g.extent > 1 or g.weight >= sizes[g.owner]
+        )
+        for dim in rest
+    )
+    windows = tuple(Window(size, size) for size in sizes)
+    return Lowered("avg_pool", windows, lay.resize(layout, out), out, notes={"reduction": True})
 
 
 def _mixing(
