@@ -6,7 +6,8 @@ Every timm model is a case; the suite runs one per family (timm's module), chose
 rule: the family's first model in sorted order; the rest are ``slow`` (``pytest -m slow
 tests/frontends/test_timm_reductions.py`` walks them all). A model that does not build on
 the meta device, declares no reduction or cannot run at its own input size is skipped,
-and says why. Where a resize makes the stride fractional (CrossViT resizes 240 to 224:
+and says why; families that disagreed before for reasons of their own are ``xfail``
+(strict) with the reason. Where a resize makes the stride fractional (CrossViT resizes 240 to 224:
 ``240/14 · 224/240 = 120/7``) timm rounds it, so the test does too.
 """
 
@@ -31,11 +32,29 @@ def families() -> dict[str, list[str]]:
     return {module: sorted(timm.list_models(module=module)) for module in timm.list_modules()}
 
 
+# families whose stride disagreed with timm before partitions were read, for reasons of
+# their own (strict: a fix makes them fail, so the mark goes away with the cause)
+KNOWN = {
+    "coat_mini": "serial blocks cut the class token from the tokens by indexing (2048)",
+    "coat_small": "serial blocks cut the class token from the tokens by indexing (2048)",
+    "coat_tiny": "serial blocks cut the class token from the tokens by indexing (2048)",
+    "csatv2": "aten.index over positions has no rule (8 against 32)",
+    "gemma4_vit": "patches are embedded from a pre-patchified input (stride 1)",
+    "mobilenetv5": "the multi-scale fusion's resize is read at 48 against 32",
+    "naflexvit": "patches are embedded from a pre-patchified input (stride 1)",
+}
+
+
+def _marks(name: str) -> list[pytest.MarkDecorator]:
+    marks = [] if name in SAMPLE else [pytest.mark.slow]
+    known = [why for prefix, why in KNOWN.items() if name.startswith(prefix)]
+    if known:
+        marks.append(pytest.mark.xfail(strict=True, reason=known[0]))
+    return marks
+
+
 SAMPLE = frozenset(names[0] for names in families().values() if names)
-MODELS = [
-    pytest.param(name, marks=() if name in SAMPLE else pytest.mark.slow)
-    for name in sorted(timm.list_models())
-]
+MODELS = [pytest.param(name, marks=_marks(name)) for name in sorted(timm.list_models())]
 
 
 def declared_reduction(module: object) -> int | None:
