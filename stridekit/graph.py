@@ -44,6 +44,7 @@ OP_KINDS: tuple[str, ...] = (
     "flatten",
     "linear",
     "attention",
+    "window_attention",
     "other",
 )
 

@@ -291,7 +291,12 @@ def _matmul(call: OpCall) -> Lowered:
 
 
 def _attention(call: OpCall) -> Lowered:
-    return mixing.attention(call.out)
+    query, key = (call.args.get(name) for name in ("query", "key"))
+    if not isinstance(query, TensorInfo) or not isinstance(key, TensorInfo):
+        return mixing.attention(call.out)
+    if not (query.activation and key.activation):
+        return mixing.attention(call.out)
+    return mixing.attention(call.out, call.meta(query), call.meta(key))
 
 
 def _columns(fold: bool) -> Translation:

@@ -19,14 +19,32 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   space-to-depth, output ``i`` covers ``[i·F, i·F + F − 1]``: ``Window(F, F)``;
 - its digits followed by channel digits (total ``R``) in one dim: depth-to-space,
   output ``i`` reads ``floor(i/R)``: ``Resample.nearest(R)``;
-- spread over several dims of its own: half-way through such a sequence (*pending*);
-- anything else (merged after channels, cut into pieces mixed with the batch):
-  the positions are destroyed, a flatten.
+- cut into pieces that sit in dims of their own or beside the batch and other axes,
+  never beside channels: a *partition* (Swin's and MaxViT's windows, MaxViT's dilated
+  grid, BAT's and HaloNet's blocks, MobileViT's patches, half-way through a
+  space-to-depth): every position is kept, only moved, so it is identity for fields; an
+  op that mixes some of those dims reads the positions they hold
+  (`stridekit.geometry.partition.mixed_windows`), and
+  the inverse rearrangement fuses the pieces back into the intact axis;
+- pieces that lead a dim beside channels, not a space-to-depth (the window index before
+  the heads in a batched product's batch dim): a partition too, since every op that
+  mixes a dim checks which positions it holds;
+- anything else (the whole axis merged with channels in one dim, pieces after
+  channels): the positions are destroyed, a flatten (before a classifier).
 
 >>> x = standard((1, 2, 16, 16), spatial=2)
 >>> step = reshape(x, (1, 2, 8, 2, 8, 2))       # x.view(N, C, H/2, 2, W/2, 2)
 >>> step.kind
-'pending'
+'partition'
+>>> nhwc = permute(x, (0, 2, 3, 1))               # MaxViT's grid of 4 × 4 cells
+>>> grid = transpose(reshape(nhwc, (1, 4, 4, 4, 4, 2)).layout, (0, 2, 4, 1, 3, 5), 2)
+>>> cells = reshape(grid.layout, (16, 4, 4, 2))
+>>> cells.kind
+'partition'
+>>> back = reshape(cells.layout, (1, 4, 4, 4, 4, 2))
+>>> restored = reshape(transpose(back.layout, (0, 3, 1, 4, 2, 5), 2).layout, (1, 16, 16, 2))
+>>> restored.kind, axis_dims(restored.layout, 2)         # the inverse: intact again
+('view', (1, 2))
 >>> done = reshape(permute(step.layout, (0, 1, 3, 5, 2, 4)), (1, 8, 8, 8))
 >>> done.kind, [m.describe() for m in done.maps]
 ('pixel_unshuffle', ['k=2 s=2 p=(0,0)', 'k=2 s=2 p=(0,0)'])
@@ -266,7 +284,7 @@ def _regroup(layout: Layout, shape: Sequence[int]) -> Layout | None:
     return None if any(d.extent > 1 for d in queue) else tuple(dims)
 
 
-def _radix(digits: Sequence[Digit], base: int) -> bool:
+def is_radix(digits: Sequence[Digit], base: int) -> bool:
     """True when ``digits`` (in order) are a mixed-radix number whose last place is ``base``."""
     place = base
     for digit in reversed(digits):
@@ -280,7 +298,7 @@ def _radix(digits: Sequence[Digit], base: int) -> bool:
 class Reshaped:
     """How a reshape or transpose left the spatial axes.
 
-    ``kind``: ``view`` (positions kept), ``pending`` (half-way through a space-to-depth),
+    ``kind``: ``view`` (positions kept), ``partition`` (positions kept, rearranged),
     ``pixel_unshuffle`` / ``pixel_shuffle`` (with one map per spatial axis), ``flatten``
     (positions destroyed: ``layout`` is None).
     """
@@ -301,19 +319,25 @@ def _whole(dim: Dim, axis: int, size: int) -> Dim:
     return tuple(out)
 
 
+def _with_channels(dim: Dim) -> bool:
+    return any(g.owner == CHANNEL for g in dim)
+
+
 def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout]:
     """One axis: (status, map, layout with the axis renumbered where it settled)."""
     places = [(d, i) for d, dim in enumerate(layout) for i, g in enumerate(dim) if g.owner == axis]
     if not places:
         return "gone", None, layout
     own = sorted({d for d, _ in places})
+    # no digit of the axis beside channels: its positions are only rearranged (a partition)
+    partition = not any(_with_channels(layout[d]) for d in own)
     if len(own) == 1:
         d = own[0]
         dim = layout[d]
         first, last = places[0][1], places[-1][1]
         mine = dim[first : last + 1]
-        if any(g.owner != axis for g in mine) or not _radix(mine, 1):
-            return "destroyed", None, layout
+        if any(g.owner != axis for g in mine) or not is_radix(mine, 1):
+            return ("partitioned" if partition else "destroyed"), None, layout
         before, after = dim[:first], dim[last + 1 :]
         size = prod(g.extent for g in mine)
         if not before and after and all(g.owner == CHANNEL for g in after):
@@ -323,16 +347,23 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
         if any(g.owner == CHANNEL for g in (*before, *after)):
             return "destroyed", None, layout
         return "intact", None, (*layout[:d], _whole(dim, axis, size), *layout[d + 1 :])
+    if partition:
+        return "partitioned", None, layout
     pure = [d for d in own if all(g.owner == axis for g in layout[d])]
-    if len(pure) > 1:
-        return "pending", None, layout
+    if len(pure) > 1:  # half-way through a space-to-depth written as views
+        return "partitioned", None, layout
+    # pieces that lead a dim beside channels are an outer index, like a batch (a batched
+    # product's (windows · heads)); pieces after channels are folded into them
+    outer = all(dim[0].owner >= 0 for dim in (layout[d] for d in own) if _with_channels(dim))
     if len(pure) != 1:
-        return "destroyed", None, layout
+        return ("partitioned" if outer else "destroyed"), None, layout
     kept = layout[pure[0]]
     folded = sorted((layout[d][i] for d, i in places if d != pure[0]), key=lambda g: -g.weight)
     fold = prod(g.extent for g in folded)
-    if not (_radix(kept, fold) and _radix(folded, 1)):
-        return "destroyed", None, layout
+    # space-to-depth: the low places moved into channel dims, the high ones alone in a dim
+    beside_channels = all(_with_channels(layout[d]) for d in own if d != pure[0])
+    if not (beside_channels and is_radix(kept, fold) and is_radix(folded, 1)):
+        return ("partitioned" if outer else "destroyed"), None, layout
     renamed = tuple(
         tuple(Digit(CHANNEL, g.extent) if g.owner == axis else g for g in dim) for dim in layout
     )
@@ -351,8 +382,8 @@ def settle(layout: Layout, spatial: int) -> Reshaped:
         maps.append(axis_map)
     if "destroyed" in statuses:
         return Reshaped("flatten", None)
-    if "pending" in statuses:
-        return Reshaped("pending", layout)
+    if "partitioned" in statuses and "folded" not in statuses and "unfolded" not in statuses:
+        return Reshaped("partition", layout)
     if "folded" in statuses:
         windows = tuple(m if isinstance(m, Window) else Window(1) for m in maps)
         return Reshaped("pixel_unshuffle", settled, windows)

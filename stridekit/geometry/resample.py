@@ -155,6 +155,19 @@ class Resample:
         return cls(Fraction(step), offset, offset, "slice", Fraction(1, step), sizing)
 
     @classmethod
+    def window(cls, size: int) -> Resample:
+        """Mixing inside windows of ``size`` pixels that tile the axis (attention in Swin's
+        or MaxViT's windows): output ``i`` reads its window ``[i − i mod w, i − i mod w + w − 1]``,
+        inside ``[i − (w − 1), i + w − 1]`` (outer bounds: one interval per output must hold
+        every place in the window); the size is kept.
+
+        >>> Resample.window(7).describe(), Resample.window(7).start, Resample.window(7).stop
+        ('window 7', Fraction(-6, 1), Fraction(6, 1))
+        """
+        reach = Fraction(size - 1)
+        return cls(Fraction(1), -reach, reach, "window", Fraction(1), Sizing())
+
+    @classmethod
     def identity(cls) -> Resample:
         """An axis the op leaves as it is."""
         return cls(Fraction(1), Fraction(0), Fraction(0), "identity", Fraction(1), Sizing())
@@ -187,6 +200,8 @@ class Resample:
             return f"shift {-self.start}" if self.start <= 0 else f"crop {self.start}"
         if self.kind == "slice":
             return f"slice {self.start}::{self.scale}"
+        if self.kind == "window":
+            return f"window {self.stop + 1}"
         if self.kind in ("identity", "broadcast"):
             return self.kind if self.kind == "identity" else f"broadcast to {self.factor}"
         return f"{self.kind} x{self.factor}"

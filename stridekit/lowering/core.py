@@ -162,6 +162,10 @@ def slide(
     by_axis = {axis: m for axis, m in zip(axes, maps, strict=True) if axis is not None}
     identity = Resample.identity()
     layout = lay.resize(x.layout, out) if x.layout is not None else None
+    if layout is not None:
+        layout = _inside_windows(layout, x, by_axis, count, out)
+        if layout is None:
+            return other(reason=f"{kind} inside windows that it does not tile")
     layout = layout or lay.standard(out, x.spatial)
     return Lowered(
         kind,
@@ -205,3 +209,34 @@ def translation_table(
                 raise RuntimeError(f"duplicate translation for {name}")
             table[name] = translation
     return table
+
+
+def _inside_windows(
+    layout: Layout, x: Meta, maps: dict[int, AxisMap], count: int, out: Shape
+) -> Layout | None:
+    """A window op over the in-window dims of a partition (SAM2 Hiera's pooled queries,
+    the last ``count`` dims): the places of the window index shrink by the stride when
+    the op tiles each window exactly (``n`` pixels to ``n/s``); None when it does not;
+    the layout unchanged where no axis is partitioned."""
+    strides: dict[int, int] = {}
+    for axis, axis_map in maps.items():
+        if not any(g.owner == axis for dim in layout[: len(layout) - count] for g in dim):
+            continue
+        if not isinstance(axis_map, Window) or axis_map.transposed:
+            return None
+        strides[axis] = axis_map.stride
+    if not strides:
+        return layout
+    for dim, n, o in zip(layout[-count:], x.shape[-count:], out[-count:], strict=True):
+        owner = lay.axis_of(dim)
+        if owner is not None and owner in strides and n != o * strides[owner]:
+            return None
+    return tuple(
+        tuple(
+            lay.Digit(g.owner, g.extent, g.weight // strides[g.owner])
+            if g.owner in strides and g.weight > 1
+            else g
+            for g in dim
+        )
+        for dim in layout
+    )

@@ -10,13 +10,18 @@ Rules, per node kind (see DESIGN.md, "The algebra"):
   that match by accident). Only branches that hold positions have a grid to align: a
   class token (or tokens whose layout lost their positions) joins without a verdict;
 - global ops (global pooling, flatten, linear, attention) and ``other`` (an op stridekit
-  has no rule for, which may mix positions): the field becomes global;
+  has no rule for, which may mix positions): the field becomes global; attention keeps
+  the jump of the operand whose positions its output holds (``position_input``: the
+  query, sampled more sparsely than its keys in LeViT's subsampling attention);
+- ``window_attention`` (attention inside windows of a partition): the operand whose
+  positions the output holds is read position by position, the others through the
+  node's window maps, and the fields merge (a single input goes through the maps);
 - anything else (activations, norms, channel ops): the field passes through.
 
 Two fields are computed: the *dependency* field (a pixel is in it iff some path carries
 it to the output position) and the *local* field, where merges ignore branches that are
-already global (a squeeze-and-excitation gate, an attention branch), i.e. the field the
-sliding windows alone give.
+already global (a squeeze-and-excitation gate, an attention branch: attention inside
+windows counts as global there too), i.e. the field the sliding windows alone give.
 """
 
 from __future__ import annotations
@@ -92,6 +97,14 @@ def _merge(
         try:
             merge = merge_fields(per_axis)
         except FieldError as error:
+            # a global branch (attention whose query was pooled: GC ViT) reads everywhere:
+            # its jump names no grid to align with, so the local branches' jump decides
+            local = {f.jump for f in per_axis if not f.is_global}
+            if len(local) == 1:
+                lo, hi = min(f.lo for f in per_axis), max(f.hi for f in per_axis)
+                merged.append(Field(local.pop(), lo, hi, any(f.is_global for f in per_axis)))
+                offsets.append(Fraction(0))
+                continue
             if result is not None:
                 result.unmergeable[node.name] = str(error)
                 result.mismatched[node.name] = tuple(names)
@@ -142,6 +155,26 @@ def _union(branches: list[Fields]) -> Fields:
     )
 
 
+def _attention(node: Node, inputs: list[Fields]) -> Fields:
+    """The fields of an attention node (global) or a window attention (through its maps)."""
+    rows = min(int(node.attributes.get("position_input", 0)), len(inputs) - 1)  # type: ignore[call-overload]
+    if node.op == "attention" or node.axes is None:
+        return tuple(f.globalized() for f in inputs[rows])
+    kept = "position_input" in node.attributes and len(inputs) > 1
+    mixed = [b for i, b in enumerate(inputs) if i != rows or not kept]
+    read = [_through(b, node) for b in mixed if len(b) == len(inputs[rows])]
+    if kept:
+        read.append(inputs[rows])
+    merged = []
+    for axis, own in enumerate(inputs[rows]):
+        fields = [b[axis] for b in read]
+        jumps = {f.jump for f in fields}
+        lo, hi = min(f.lo for f in fields), max(f.hi for f in fields)
+        glob = any(f.is_global for f in fields) or len(jumps) > 1
+        merged.append(Field(own.jump if len(jumps) > 1 else fields[0].jump, lo, hi, glob))
+    return tuple(merged)
+
+
 def _node_fields(
     node: Node,
     inputs: list[tuple[Node, Fields]],
@@ -152,6 +185,10 @@ def _node_fields(
     if not inputs:
         return ()
     first = inputs[0][1]
+    if node.op in ("attention", "window_attention"):
+        if local:  # the local field is the sliding windows' alone: attention is ignored
+            return tuple(f.globalized() for f in first)
+        return _attention(node, [b for _, b in inputs])
     if node.op in GLOBAL_OPS or node.op == "other":
         return tuple(f.globalized() for f in first)
     if node.op in MERGE_OPS and len(inputs) > 1:

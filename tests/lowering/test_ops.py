@@ -92,6 +92,42 @@ def _unfolded() -> Meta:
     return Meta((1, 18, 12), low.layout, 2)
 
 
+PART = (1, 2, 4, 6)  # cut into 2 × 2 windows of 2 × 3 pixels, or a grid of 2 × 2 cells
+
+
+def _partition_run(grid: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """MaxViT's window (or grid) partition of an NCHW map: (cells, tokens, C)."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        nhwc = x.permute(0, 2, 3, 1).reshape(1, 2, 2, 2, 3, 2)
+        order = (0, 2, 4, 1, 3, 5) if grid else (0, 1, 3, 2, 4, 5)
+        return nhwc.permute(*order).reshape(-1, 4 if grid else 6, 2)
+
+    return run
+
+
+def _partition(grid: bool) -> Meta:
+    nhwc = views.permute(meta(PART), (1, 4, 6, 2), order=[0, 2, 3, 1])
+    cut = views.reshape(Meta((1, 4, 6, 2), nhwc.layout, 2), (1, 2, 2, 2, 3, 2))
+    order = (0, 2, 4, 1, 3, 5) if grid else (0, 1, 3, 2, 4, 5)
+    moved = views.permute(Meta((1, 2, 2, 2, 3, 2), cut.layout, 2), (1, 2, 2, 2, 3, 2), order=order)
+    shape = tuple((1, 2, 2, 2, 3, 2)[d] for d in order)
+    tokens = (6, 4, 2) if grid else (4, 6, 2)
+    return Meta(tokens, views.reshape(Meta(shape, moved.layout, 2), tokens).layout, 2)
+
+
+def _window_product(x: torch.Tensor) -> torch.Tensor:
+    tokens = _partition_run(grid=False)(x)
+    return tokens @ tokens.transpose(1, 2)
+
+
+def _window_product_lowered() -> Lowered:
+    tokens = _partition(grid=False)
+    transposed = views.permute(tokens, (4, 2, 6), order=[0, 2, 1])
+    right = Meta((4, 2, 6), transposed.layout, 2)
+    return mixing.matmul(tokens, right, (4, 6, 6), shapes=((4, 6, 2), (4, 2, 6)))
+
+
 CASES: dict[str, Case] = {
     "conv_strided": Case(
         "conv", lambda x: F.conv2d(x, W3, stride=2, padding=1),
@@ -172,6 +208,12 @@ CASES: dict[str, Case] = {
         "elementwise", oracle="reads"),
     "reshape_space_to_depth": Case(
         "reshape", _s2d_views, _s2d_lowered, "pixel_unshuffle", (1, 2, 8, 6), "reads"),
+    "reshape_window_partition": Case(
+        "reshape", _partition_run(grid=False), lambda: views.reshape(_partition(False), (4, 6, 2)),
+        "elementwise", PART, "reads"),
+    "reshape_grid_partition": Case(
+        "reshape", _partition_run(grid=True), lambda: views.reshape(_partition(True), (6, 4, 2)),
+        "elementwise", PART, "reads"),
     "reshape_flatten": Case(
         "reshape", lambda x: x.flatten(1), lambda: views.reshape(meta(), (1, 84)), "flatten",
         oracle="reads"),
@@ -214,6 +256,16 @@ CASES: dict[str, Case] = {
         "softmax", lambda x: x.softmax(1), lambda: mixing.softmax(meta(), X, dims=[1]), "elementwise"),
     "softmax_width": Case(
         "softmax", lambda x: x.softmax(3), lambda: mixing.softmax(meta(), X, dims=[3]), "attention"),
+    "softmax_in_windows": Case(
+        "softmax", lambda x: _partition_run(grid=False)(x).softmax(1),
+        lambda: mixing.softmax(_partition(False), (4, 6, 2), dims=[1]), "window_attention", PART,
+        exact=False),
+    "softmax_over_grid": Case(
+        "softmax", lambda x: _partition_run(grid=True)(x).softmax(1),
+        lambda: mixing.softmax(_partition(True), (6, 4, 2), dims=[1]), "attention", PART),
+    "product_in_windows": Case(
+        "matmul", _window_product, _window_product_lowered, "window_attention", PART,
+        exact=False),
     "linear_on_nhwc_rows": Case(
         "matmul", lambda x: x.permute(0, 2, 3, 1).reshape(42, 2) @ positive(2, 3),
         lambda: mixing.matmul(
