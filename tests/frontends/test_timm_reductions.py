@@ -3,11 +3,11 @@
 its head (written by timm's authors, not computed by stridekit).
 
 Every timm model is a case; the suite runs one per family (timm's module), chosen by a
-rule: the family's first model in sorted order; the rest are ``slow`` (``pytest -m slow
-tests/frontends/test_timm_reductions.py`` walks them all). A model that does not build on
-the meta device, declares no reduction or cannot run at its own input size is skipped,
-and says why; families that disagreed before for reasons of their own are ``xfail``
-(strict) with the reason. Where a resize makes the stride fractional (CrossViT resizes 240 to 224:
+rule: the family's first model in sorted order; the rest are ``soak`` (``make soak``,
+or ``pytest --soak tests/frontends/test_timm_reductions.py``, walks them all). A model
+that does not build on the meta device, declares no reduction or cannot run at its own
+input size is skipped, and says why; families that disagreed before for reasons of their
+own are ``xfail`` (strict) with the reason. Where a resize makes the stride fractional (CrossViT resizes 240 to 224:
 ``240/14 · 224/240 = 120/7``) timm rounds it, so the test does too.
 """
 
@@ -46,7 +46,7 @@ KNOWN = {
 
 
 def _marks(name: str) -> list[pytest.MarkDecorator]:
-    marks = [] if name in SAMPLE else [pytest.mark.slow]
+    marks = [] if name in SAMPLE else [pytest.mark.slow, pytest.mark.soak]
     known = [why for prefix, why in KNOWN.items() if name.startswith(prefix)]
     if known:
         marks.append(pytest.mark.xfail(strict=True, reason=known[0]))
