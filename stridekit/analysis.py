@@ -322,6 +322,7 @@ def analyze(
     input_size: tuple[int, ...] | None = None,
     *,
     device: str = "meta",
+    config: dict[str, Any] | None = None,
 ) -> Analysis:
     """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, a
     ``.onnx`` or spec file), or a `Graph`.
@@ -329,6 +330,7 @@ def analyze(
     Without ``input_size`` a reference is analysed at the size its source declares (a
     spec's or an ONNX file's input, torchvision's or timm's preset); a torch module
     declares none, so it needs one, e.g. ``(1, 3, 224, 224)``. A graph has its own.
+    ``config``: settings of an ``hf:ClassName`` model's config.
 
     >>> from stridekit.geometry import Window
     >>> from stridekit.graph import Node
@@ -345,7 +347,7 @@ def analyze(
     if isinstance(model, str):
         from stridekit.frontends.resolve import resolve
 
-        resolved = resolve(model, input_size, device=device)
+        resolved = resolve(model, input_size, device=device, config=config)
         if resolved.module is not None:
             shape = input_size or resolved.input_shape
             if shape is None:

@@ -46,6 +46,7 @@ class LevelRecord:
     receptive_field: Sizes | None
     local_receptive_field: Sizes
     stride_resized: Sizes | None
+    rf_start: Sizes  # the first input pixel row 0 of the level reads, per axis
 
     def to_dict(self) -> dict[str, Any]:
         return jsonable(
@@ -58,6 +59,7 @@ class LevelRecord:
                 "receptive_field": self.receptive_field,
                 "local_receptive_field": self.local_receptive_field,
                 "stride_resized": self.stride_resized,
+                "rf_start": self.rf_start,
             }
         )
 
@@ -103,7 +105,11 @@ class OutputRecord:
 
     def cells(self) -> list[list[str]]:
         """Table rows: the output, then one row per level."""
-        rf = "-" if self.stride is None else _field_text(self.receptive_field)
+        rf = (
+            "-"
+            if self.stride is None
+            else _field_text(self.receptive_field, self.local_receptive_field)
+        )
         rows = [
             [
                 self.name,
@@ -122,7 +128,7 @@ class OutputRecord:
                     f"  level {grid}{anchors}",
                     f"rows {span}",
                     _stride_text(level.stride, level.stride_resized),
-                    _field_text(level.receptive_field),
+                    _field_text(level.receptive_field, level.local_receptive_field),
                     level.source,
                 ]
             )
@@ -136,8 +142,10 @@ def _stride_text(stride: Sizes | None, resized: Sizes | None) -> str:
     return f"{text} ({axes_text(resized)} resized)" if resized is not None else text
 
 
-def _field_text(rf: Sizes | None) -> str:
-    return "global" if rf is None else axes_text(rf)
+def _field_text(rf: Sizes | None, local: Sizes | None = None) -> str:
+    if rf is not None:
+        return axes_text(rf)
+    return f"global (windows {axes_text(local)})" if local else "global"
 
 
 def _level_record(level: Level, resize: InputResize | None) -> LevelRecord:
@@ -151,6 +159,7 @@ def _level_record(level: Level, resize: InputResize | None) -> LevelRecord:
         receptive_field=_sizes(level.field),
         local_receptive_field=tuple(f.size for f in level.local),
         stride_resized=_relative(stride, resize),
+        rf_start=tuple(f.lo for f in level.field),
     )
 
 

@@ -27,7 +27,7 @@ from fractions import Fraction
 from math import prod
 
 from stridekit.errors import FieldError
-from stridekit.geometry import Field, Resample, merge_fields
+from stridekit.geometry import Field, merge_fields
 from stridekit.graph import Graph, GraphOutput, Node
 from stridekit.passes.fields import FieldResult
 
@@ -89,22 +89,57 @@ class _RowConcat:
         return sum(rows for _, rows, _ in self.pieces)
 
 
+def _concat_dim(node: Node) -> int | None:
+    """The dim a concatenation joins along: recorded by the lowering, else the one dim
+    where the inputs' sizes add up to the output's and the other dims agree."""
+    along = node.attributes.get("along")
+    if isinstance(along, int):
+        return along % len(node.output_shape)
+    shapes = node.input_shapes
+    if len({len(s) for s in shapes}) != 1 or len(shapes[0]) != len(node.output_shape):
+        return None
+    differing = [d for d in range(len(node.output_shape)) if len({s[d] for s in shapes}) > 1]
+    if len(differing) != 1:
+        return None
+    (dim,) = differing
+    return dim if sum(s[dim] for s in shapes) == node.output_shape[dim] else None
+
+
+def _flattened_map(graph: Graph, name: str) -> Node | None:
+    """The map whose positions were flattened into ``name``'s rows, back through
+    reshapes that merged them with anchors (``flatten``) and position-wise ops."""
+    node = graph[name]
+    while not node.has_positions and len(node.inputs) == 1:
+        if node.op not in ("flatten", "elementwise"):
+            return None
+        node = graph[node.inputs[0]]
+    return node if node.has_positions and node.op != "input" else None
+
+
 def _row_concats(graph: Graph) -> list[_RowConcat]:
-    """Concatenations along a dim of positions whose every input is a whole map
-    flattened into rows (its rows a multiple of its positions)."""
+    """Concatenations along a dim that holds positions, whose every input is a whole
+    map flattened into rows (its rows a multiple of its positions): along a dim the
+    lowering kept the positions of (``other``, YOLO's views), or of reshapes that merged
+    positions and anchors into rows (a ``concat`` of ``flatten``s: RetinaNet, SSD, RPN)."""
     found = []
     for index, node in enumerate(graph.nodes):
-        along = node.attributes.get("along")
-        if node.op != "other" or not isinstance(along, int) or len(node.inputs) < 2:
+        if node.op not in ("other", "concat") or len(node.inputs) < 2:
+            continue
+        if node.op == "other" and "along" not in node.attributes:
+            continue
+        dim = _concat_dim(node)
+        if dim is None or len(node.input_shapes) != len(node.inputs):
             continue
         pieces = []
-        for name, shape in zip(node.inputs, node.input_shapes, strict=False):
-            source = graph[name]
-            grid = source.spatial_shape
-            rows = shape[along] if -len(shape) <= along < len(shape) else 0
+        for name, shape in zip(node.inputs, node.input_shapes, strict=True):
+            source = graph[name] if node.op == "other" else _flattened_map(graph, name)
+            if source is None or graph[name].has_positions != (node.op == "other"):
+                break
+            grid = tuple(source.spatial_shape)
+            rows = shape[dim]
             if not source.has_positions or not grid or rows % prod(grid):
                 break
-            pieces.append((name, rows, tuple(grid)))
+            pieces.append((source.name, rows, grid))
         else:
             found.append(_RowConcat(node, index, tuple(pieces)))
     return found
@@ -161,6 +196,7 @@ def input_resize(graph: Graph, result: FieldResult) -> InputResize | None:
 
     >>> from stridekit.graph import Node
     >>> from stridekit.passes import propagate_fields
+    >>> from stridekit.geometry import Resample
     >>> g = Graph(input_shape=(1, 3, 512, 512))
     >>> up = Resample.linear(Fraction(25, 16))
     >>> _ = g.add(Node("resize", "upsample", ("input",), ((1, 3, 512, 512),),
