@@ -15,7 +15,7 @@ Both build from a configuration, never from weights, and neither touches the net
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from stridekit.errors import ModelError
 
@@ -48,7 +48,7 @@ def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, 
             f"{reference}: ultralytics is not installed: pip install 'stridekit[ultralytics]'"
         ) from None
     try:
-        model = YOLO(name, verbose=False).model
+        model = cast("nn.Module", YOLO(name, verbose=False).model)
     except FileNotFoundError:
         raise ModelError(
             f"{reference}: ultralytics ships no model yaml {name!r} (e.g. yolov8n.yaml, "
