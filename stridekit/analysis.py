@@ -20,7 +20,9 @@ from stridekit.errors import ChoiceError, MergeSizeError, ModelError, UsageError
 from stridekit.geometry.limits import check_shape
 from stridekit.graph import Graph
 from stridekit.layer_record import LayerRecord, jsonable, layer_record
+from stridekit.output_record import OutputRecord, output_record
 from stridekit.passes import FieldResult, head_node, propagate_fields
+from stridekit.passes.outputs import output_geometry
 from stridekit.render import Result, axes_text, human, table
 
 __all__ = ["Analysis", "AnalysisView", "LayerRecord", "analyze", "analyze_graph", "jsonable"]
@@ -28,6 +30,7 @@ __all__ = ["Analysis", "AnalysisView", "LayerRecord", "analyze", "analyze_graph"
 OP_FILTERS = ("main", "all")
 HIDDEN_BY_DEFAULT = frozenset({"elementwise"})  # pointwise ops, shown with ops="all"
 COLUMNS = ("name", "op", "output", "window", "jump", "rf", "params", "MACs")
+OUTPUT_COLUMNS = ("output", "shape", "stride", "rf", "node")
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,24 @@ class Analysis(Result):
         name = head_node(self.graph).name
         return next(r for r in self.layers if r.name == name)
 
+    @cached_property
+    def outputs(self) -> list[OutputRecord]:
+        """Every tensor the model returns, in order, with its stride, field and pyramid
+        levels (`stridekit.output_record`)."""
+        return [output_record(g) for g in output_geometry(self.graph, self.field_result)]
+
+    def spatial_outputs(self) -> list[OutputRecord]:
+        """The outputs that hold positions or pyramid levels; a `ModelError` when none
+        does (a classifier: nothing to say per position)."""
+        found = [o for o in self.outputs if o.stride is not None or o.levels]
+        if not found:
+            shapes = ", ".join(f"{o.name} {'x'.join(map(str, o.shape))}" for o in self.outputs)
+            raise ModelError(
+                f"{self.model} has no spatial output ({shapes}): no map or pyramid level "
+                "to judge; give a detector or segmenter, or the backbone's feature maps"
+            )
+        return found
+
     @property
     def output_stride(self) -> tuple[Fraction, ...]:
         return self.head.jump
@@ -191,6 +212,7 @@ class Analysis(Result):
             "model": self.model,
             "input_shape": list(self.input_shape),
             "layers": self.rows(),
+            "outputs": [o.to_dict() for o in self.outputs],
             "totals": jsonable(self.totals()),
             "unhandled_ops": self.unhandled,
         }
@@ -251,6 +273,28 @@ class AnalysisView(Result):
             lines.append(f"ops without a rule (treated as global): {', '.join(a.unhandled)}")
         return lines
 
+    def outputs_section(self) -> list[RenderableType]:
+        """The outputs table, when a single output's totals do not say it all: several
+        outputs, pyramid levels, or a resize of the input inside the model."""
+        outputs = self.analysis.outputs
+        resize = next((o.resize for o in outputs if o.resize is not None), None)
+        if len(outputs) < 2 and not any(o.levels for o in outputs) and resize is None:
+            return []
+        rows = [cells for output in outputs for cells in output.cells()]
+        section: list[RenderableType] = [
+            table("outputs", OUTPUT_COLUMNS, rows, right=("stride", "rf"))
+        ]
+        if resize is not None:
+            sizes = "x".join(map(str, resize.sizes_in)), "x".join(map(str, resize.sizes_out))
+            section.append(
+                Text(
+                    f"the model resizes its input {sizes[0]} → {sizes[1]} at {resize.node}: "
+                    f"one pixel there is {axes_text(resize.scale)} input pixels, so strides in "
+                    "input pixels are fractional; (… resized) gives them in resized pixels"
+                )
+            )
+        return section
+
     def __rich__(self) -> RenderableType:
         shape = "x".join(str(s) for s in self.analysis.input_shape)
         rows = table(
@@ -259,7 +303,7 @@ class AnalysisView(Result):
             (row.cells() for row in self.rows()),
             right=("params", "MACs"),
         )
-        return Group(rows, Text("\n".join(self.totals_lines())))
+        return Group(rows, *self.outputs_section(), Text("\n".join(self.totals_lines())))
 
 
 def analyze_graph(graph: Graph, model: str | None = None) -> Analysis:
@@ -278,6 +322,7 @@ def analyze(
     input_size: tuple[int, ...] | None = None,
     *,
     device: str = "meta",
+    config: dict[str, Any] | None = None,
 ) -> Analysis:
     """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, a
     ``.onnx`` or spec file), or a `Graph`.
@@ -285,6 +330,7 @@ def analyze(
     Without ``input_size`` a reference is analysed at the size its source declares (a
     spec's or an ONNX file's input, torchvision's or timm's preset); a torch module
     declares none, so it needs one, e.g. ``(1, 3, 224, 224)``. A graph has its own.
+    ``config``: settings of an ``hf:ClassName`` model's config.
 
     >>> from stridekit.geometry import Window
     >>> from stridekit.graph import Node
@@ -301,7 +347,7 @@ def analyze(
     if isinstance(model, str):
         from stridekit.frontends.resolve import resolve
 
-        resolved = resolve(model, input_size, device=device)
+        resolved = resolve(model, input_size, device=device, config=config)
         if resolved.module is not None:
             shape = input_size or resolved.input_shape
             if shape is None:

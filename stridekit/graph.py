@@ -57,6 +57,17 @@ GLOBAL_OPS = frozenset({"global_pool", "flatten", "linear", "attention"})
 AxisMap = Window | Resample
 
 
+@dataclass(frozen=True)
+class GraphOutput:
+    """One tensor the model returns: its name (a dict key, a list index, ``a.0.b`` when
+    nested), the node that wrote it, and its shape (a node with several outputs, a
+    split, records only the first's)."""
+
+    name: str
+    node: str
+    shape: tuple[int, ...]
+
+
 @dataclass
 class Node:
     """One op of the model."""
@@ -136,6 +147,8 @@ class Graph:
     input_shape: tuple[int, ...]
     nodes: list[Node] = field(default_factory=list)
     name: str = "model"
+    # what the model returns, in order; empty: the last node is the one output
+    outputs: list[GraphOutput] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.nodes:
@@ -262,3 +275,15 @@ class Graph:
     @property
     def output(self) -> Node:
         return self.nodes[-1]
+
+    def returned(self) -> list[GraphOutput]:
+        """What the model returns: `outputs`, or the last node when none were recorded.
+
+        >>> g = Graph(input_shape=(1, 3, 8, 8))
+        >>> g.returned()
+        [GraphOutput(name='output', node='input', shape=(1, 3, 8, 8))]
+        """
+        if self.outputs:
+            return list(self.outputs)
+        last = self.output
+        return [GraphOutput("output", last.name, last.output_shape)]

@@ -11,6 +11,7 @@ from stridekit.geometry.padding import PaddingSpec
 
 __all__ = [
     "UsageError",
+    "parse_config",
     "parse_input_shape",
     "parse_ints",
     "parse_layer",
@@ -138,3 +139,28 @@ def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     if len(shape) < 3:
         raise UsageError(f"--input {text!r}: give N x C x spatial sizes, e.g. 1x3x224x224")
     return shape
+
+
+def parse_config(pairs: list[str] | None) -> dict[str, Any]:
+    """``--config key=value`` pairs → a dict; values read as YAML scalars and lists
+    (``19`` an int, ``[2, 2]`` a list, ``true`` a bool, anything else a string).
+
+    >>> parse_config(["num_labels=19", "depths=[2, 2, 2, 2]", "hidden_act=gelu"])
+    {'num_labels': 19, 'depths': [2, 2, 2, 2], 'hidden_act': 'gelu'}
+    >>> parse_config(["19"])
+    Traceback (most recent call last):
+    ...
+    stridekit.errors.UsageError: --config '19': expected key=value, e.g. --config num_labels=19
+    """
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, equals, value = pair.partition("=")
+        if not equals or not key.strip().isidentifier():
+            raise UsageError(f"--config {pair!r}: expected key=value, e.g. --config num_labels=19")
+        try:
+            settings[key.strip()] = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            settings[key.strip()] = value
+    return settings

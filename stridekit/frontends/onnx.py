@@ -46,7 +46,7 @@ from stridekit.frontends.onnx_model import (
 from stridekit.frontends.onnx_ops import OpContext, translate
 from stridekit.geometry import Window
 from stridekit.geometry.layout import Layout, axis_sizes, standard
-from stridekit.graph import Graph, Node
+from stridekit.graph import Graph, GraphOutput, Node
 from stridekit.lowering import Lowered
 
 Shape = tuple[int, ...]
@@ -262,4 +262,11 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
             if output:
                 producer[output] = node_name
                 layouts[output] = lowered.layout
+    graph.outputs = [
+        GraphOutput(
+            o.name, producer[o.name], tensors.shape(o.name) or graph[producer[o.name]].output_shape
+        )
+        for o in model.graph.output
+        if o.name in producer  # an output computed from the weights alone reads no pixel
+    ]
     return graph

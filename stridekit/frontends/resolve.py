@@ -3,6 +3,8 @@
 ========================  =============================================================
 ``torchvision:NAME``      ``torchvision.models.get_model(NAME, weights=None)``
 ``timm:NAME``             ``timm.create_model(NAME, pretrained=False)``
+``ultralytics:NAME.yaml`` a YOLO model yaml the package ships (`frontends.packages`)
+``hf:ClassName``          a transformers class from its default config (+ ``config``)
 ``pkg.module:factory``    ``factory()`` from an importable module (``factory`` may be a
                           dotted attribute, a class, or a module instance)
 ``path/to/file.py:name``  ``name()`` from that file (its folder is importable meanwhile)
@@ -31,7 +33,7 @@ import importlib.util
 import inspect
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -42,12 +44,12 @@ from stridekit.graph import Graph
 if TYPE_CHECKING:
     from torch import nn
 
-Source = Literal["torchvision", "timm", "factory", "onnx", "spec"]
+Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "spec"]
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors", ".h5")
 FORMS = (
-    "torchvision:NAME, timm:NAME, package.module:factory, path/to/file.py:factory, "
-    "model.onnx or spec.yaml"
+    "torchvision:NAME, timm:NAME, ultralytics:NAME.yaml, hf:ClassName, "
+    "package.module:factory, path/to/file.py:factory, model.onnx or spec.yaml"
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -88,14 +90,19 @@ class Resolved:
 
 
 def resolve(
-    reference: str, input_shape: tuple[int, ...] | None = None, *, device: str = "meta"
+    reference: str,
+    input_shape: tuple[int, ...] | None = None,
+    *,
+    device: str = "meta",
+    config: Mapping[str, Any] | None = None,
 ) -> Resolved:
     """Resolve a model reference (see the module docstring for the forms).
 
     ``input_shape`` is used at once by ONNX files and specs; torch modules are traced
     later, by `Resolved.to_graph`. ``device`` is the one the module will be traced on:
     ``"meta"`` (the default) builds zoo models without weights, any other device with
-    real ones.
+    real ones. ``config``: settings for an ``hf:`` model's config (no other form takes
+    any).
 
     >>> resolve("stridekit/examples/specs/fpn_small.yaml").graph.output.output_shape
     (1, 64, 64, 64)
@@ -112,6 +119,10 @@ def resolve(
     if not text:
         raise ModelError(f"empty model reference; give one of {FORMS}")
     prefix, colon, name = text.partition(":")
+    if config and not (colon and prefix.lower() == "hf"):
+        raise ModelError(f"{text}: config settings apply to hf:ClassName models only; drop them")
+    if colon and prefix.lower() in ("ultralytics", "hf"):
+        return _package(text, prefix.lower(), name, device, config)
     if colon and prefix.lower() == "torchvision":
         return _torchvision(text, name, device)
     if colon and prefix.lower() == "timm":
@@ -198,6 +209,20 @@ def _torchvision(reference: str, name: str, device: str) -> Resolved:
         options["image_size"] = size[0]
     module = _build(reference, lambda: builder(**options), device)
     return Resolved(reference, "torchvision", module=module, input_shape=(1, 3, *size))
+
+
+def _package(
+    reference: str, package: str, name: str, device: str, config: Mapping[str, Any] | None
+) -> Resolved:
+    from stridekit.frontends.packages import build_hf, build_ultralytics
+
+    if package == "ultralytics":
+        module, shape = build_ultralytics(reference, name)
+        return Resolved(reference, "ultralytics", module=module, input_shape=shape)
+    hf_module, hf_shape = build_hf(
+        reference, name, config, lambda builder: _build(reference, builder, device)
+    )
+    return Resolved(reference, "hf", module=hf_module, input_shape=hf_shape)
 
 
 def _timm(reference: str, name: str, device: str) -> Resolved:

@@ -43,11 +43,12 @@ from torch.utils.module_tracker import ModuleTracker
 from stridekit.errors import MergeSizeError, ModelError, StrideError
 from stridekit.frontends.torch_naming import assign_names, short_name
 from stridekit.frontends.torch_ops import translate
+from stridekit.frontends.torch_outputs import flatten_outputs
 from stridekit.frontends.torch_recorder import Record, Recorder, Tracer
 from stridekit.frontends.torch_state import preserved
 from stridekit.geometry import Resample, Sizing
 from stridekit.geometry.layout import axis_sizes, standard
-from stridekit.graph import MERGE_OPS, Graph, Node
+from stridekit.graph import MERGE_OPS, Graph, GraphOutput, Node
 from stridekit.lowering import Lowered
 
 __all__ = ["trace_torch", "unhandled_ops"]
@@ -166,9 +167,10 @@ def _trace_once(
                 hook = register_module_forward_pre_hook(tracer.enter)
                 try:
                     with Recorder(tracer):
-                        torch.func.functional_call(model, {**params, **buffers}, (x,))
+                        out = torch.func.functional_call(model, {**params, **buffers}, (x,))
                 finally:
                     hook.remove()
+            returned = _returned(out, tracer, root)
         except StrideError:
             raise
         except Exception as error:
@@ -186,7 +188,30 @@ def _trace_once(
         for name, module in model.named_modules()
         if getattr(module, "stridekit_antialiased", False)
     }
-    return _build(tracer.records, shape, root, antialiased)
+    graph = _build(tracer.records, shape, root, antialiased)
+    graph.outputs = [
+        GraphOutput(name, graph.nodes[index].name, shape) for name, index, shape in returned
+    ]
+    return graph
+
+
+def _returned(out: object, tracer: Tracer, root: str) -> list[tuple[str, int, tuple[int, ...]]]:
+    """The model's outputs (`flatten_outputs`): name, the record that wrote each, shape.
+    Tensors computed from no input pixel (constants) are left out; a model none of whose
+    outputs depends on its input is a `ModelError`."""
+    named = flatten_outputs(out, root)
+    returned = []
+    for name, tensor in named:
+        source = tracer.source(tensor)
+        if source is not None:
+            returned.append((name, source[0], tuple(tensor.shape)))
+    if not returned:
+        names = ", ".join(name for name, _ in named)
+        raise ModelError(
+            f"{root}: no output depends on the input ({names} are computed from the "
+            "weights alone); stridekit analyses what the input's pixels reach"
+        )
+    return returned
 
 
 def _fixed_resizes(graph: Graph) -> list[tuple[Node, int]]:

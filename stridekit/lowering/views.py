@@ -179,7 +179,9 @@ def concat(
     layout = lay.insert(x.layout, dim) if stack else x.layout
     dim %= len(out)
     if layout is not None and lay.has_positions(layout[dim]):
-        return other(reason="concatenation along a spatial axis")
+        # ``along``: the dim, so a pass can tell which rows came from which input
+        # (`stridekit.passes.outputs`: a detection head's pyramid levels)
+        return other(reason="concatenation along a spatial axis", along=dim)
     if phases is not None and not stack:
         windows = phase_windows(phases)
         if windows is not None:
