@@ -7,8 +7,9 @@ rule: the family's first model in sorted order; the rest are ``soak`` (``make so
 or ``pytest --soak tests/frontends/test_timm_reductions.py``, walks them all). A model
 that does not build on the meta device, declares no reduction or cannot run at its own
 input size is skipped, and says why; families that disagreed before for reasons of their
-own are ``xfail`` (strict) with the reason. Where a resize makes the stride fractional (CrossViT resizes 240 to 224:
-``240/14 · 224/240 = 120/7``) timm rounds it, so the test does too.
+own are ``xfail`` (strict) with the reason. Where a resize makes the stride fractional
+(CrossViT resizes 240 to 224: ``240/14 · 224/240 = 120/7``) timm rounds it, so the test
+does too.
 """
 
 from __future__ import annotations
