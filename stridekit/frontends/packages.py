@@ -14,7 +14,9 @@ Both build from a configuration, never from weights, and neither touches the net
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from stridekit.errors import ModelError
@@ -42,7 +44,8 @@ def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, 
             f"{stem or 'yolov8n'}.yaml (stridekit never loads weights)"
         )
     try:
-        from ultralytics import YOLO
+        with _settings_kept():
+            from ultralytics import YOLO
     except ImportError:
         raise ModelError(
             f"{reference}: ultralytics is not installed: pip install 'stridekit[ultralytics]'"
@@ -59,6 +62,37 @@ def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, 
             f"{reference}: building it failed: {type(error).__name__}: {error}"
         ) from None
     return model, (1, 3, 640, 640)
+
+
+@contextlib.contextmanager
+def _settings_kept() -> Iterator[None]:
+    """Put back what importing ultralytics changes for the whole process: numpy's and
+    torch's print options and a few environment variables (the user's, not ours to set).
+
+    >>> import numpy as np
+    >>> with _settings_kept():
+    ...     np.set_printoptions(linewidth=320)
+    >>> np.get_printoptions()["linewidth"]
+    75
+    """
+    import numpy as np
+    import torch
+
+    numpy_options = np.get_printoptions()
+    printing = torch._tensor_str.PRINT_OPTS
+    torch_options = {
+        name: getattr(printing, name)
+        for name in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+    }
+    environment = dict(os.environ)
+    try:
+        yield
+    finally:
+        np.set_printoptions(**numpy_options)
+        torch.set_printoptions(**torch_options)
+        for name in set(os.environ) - set(environment):
+            del os.environ[name]
+        os.environ.update(environment)
 
 
 def build_hf(

@@ -13,10 +13,14 @@ of the server's time handing itself to a worker thread and back (twice: the endp
 a synchronous dependency), against 4% in the arithmetic and its JSON.
 
 >>> import asyncio
+>>> from concurrent.futures import ThreadPoolExecutor
+>>> def run(coroutine):  # on an event loop of its own, as the server's
+...     with ThreadPoolExecutor(1) as thread:
+...         return thread.submit(asyncio.run, coroutine).result()
 >>> answers = Answers(entries=2)
->>> asyncio.run(answers.get(("shape", "224"), lambda: '{"output_size": [112]}'))
+>>> run(answers.get(("shape", "224"), lambda: '{"output_size": [112]}'))
 b'{"output_size": [112]}'
->>> asyncio.run(answers.get(("shape", "224"), lambda: "never computed")), answers.hits
+>>> run(answers.get(("shape", "224"), lambda: "never computed")), answers.hits
 (b'{"output_size": [112]}', 1)
 """
 

@@ -5,8 +5,10 @@ real forward."""
 
 from __future__ import annotations
 
+import importlib.util
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import torch
 
@@ -22,8 +24,13 @@ def _eager(model: torch.nn.Module, shape: tuple[int, ...]) -> list[tuple[str, tu
 
 
 def test_yolov8n_levels_are_the_package_strides_and_grids() -> None:
-    pytest.importorskip("ultralytics")
+    if importlib.util.find_spec("ultralytics") is None:  # found, not imported: see below
+        pytest.skip("ultralytics is not installed")
+    printing = np.get_printoptions()
     analysis = analyze("ultralytics:yolov8n.yaml", (1, 3, 320, 320))
+    # importing ultralytics sets numpy's print options for the whole process; stridekit's
+    # reference puts the user's back
+    assert np.get_printoptions() == printing
     from ultralytics import YOLO
 
     model = YOLO("yolov8n.yaml", verbose=False).model
