@@ -84,6 +84,32 @@ def _batch_norm_on_meta(args: tuple, kwargs: dict) -> object:
 META_SHORTCUTS = {_ATEN.native_batch_norm.default: _batch_norm_on_meta}
 
 
+def _roll_as_slices(x: torch.Tensor, shifts: Any, dims: Any = ()) -> Any:
+    """``torch.roll`` as the two slices and the concatenation it is (and as the ONNX
+    exporter writes it), so the slices are read by the lowering's rules on both sides:
+    along axis ``d`` of size ``n`` by ``s``, ``cat([x[n-s:], x[:n-s]])``. A roll of the
+    flattened tensor (no ``dims``) is left to its own rule.
+
+    >>> _roll_as_slices(torch.arange(5), [2], [0]).tolist()
+    [3, 4, 0, 1, 2]
+    """
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    if not dims or len(dims) != len(shifts):
+        return NotImplemented
+    for shift, dim in zip(shifts, dims, strict=True):
+        size = x.shape[dim]
+        cut = size - shift % size if size else 0
+        if 0 < cut < size:
+            x = torch.cat([x.narrow(dim, cut, size - cut), x.narrow(dim, 0, cut)], dim)
+    return x
+
+
+# aten ops the tracer records as the ops they are made of (the recorder runs them under
+# itself, so each part is read by its own rule)
+DECOMPOSITIONS = {_ATEN.roll.default: _roll_as_slices}
+
+
 @dataclass(frozen=True)
 class _OpInfo:
     target: str  # aten.relu for relu_ and relu: in-place variants share the rule
@@ -304,6 +330,12 @@ class Recorder(TorchDispatchMode):
             out = func(*args, **kwargs)
             tracer.alias(out, sources[0])
             return out
+        decomposition = DECOMPOSITIONS.get(func) if sources else None
+        if decomposition is not None:
+            with self:
+                decomposed = decomposition(*args, **kwargs)
+            if decomposed is not NotImplemented:
+                return decomposed
         ruled = sources and (info.pointwise or info.target in TRANSLATIONS)
         if not ruled and packet not in registry and func is not torch.ops.prim.device.default:
             with self:
