@@ -36,9 +36,6 @@ def families() -> dict[str, list[str]]:
 # families whose stride disagreed with timm before partitions were read, for reasons of
 # their own (strict: a fix makes them fail, so the mark goes away with the cause)
 KNOWN = {
-    "coat_mini": "serial blocks cut the class token from the tokens by indexing (2048)",
-    "coat_small": "serial blocks cut the class token from the tokens by indexing (2048)",
-    "coat_tiny": "serial blocks cut the class token from the tokens by indexing (2048)",
     "csatv2": "aten.index over positions has no rule (8 against 32)",
     "gemma4_vit": "patches are embedded from a pre-patchified input (stride 1)",
     "mobilenetv5": "the multi-scale fusion's resize is read at 48 against 32",
