@@ -345,7 +345,11 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
             whole = ((Digit(axis, size * factor, 1),), *layout[d + 1 :])
             return "unfolded", Resample.nearest(factor), (*layout[:d], *whole)
         if any(g.owner == CHANNEL for g in (*before, *after)):
-            return "destroyed", None, layout
+            # after another axis' piece that leads the dim (the patch index of a
+            # partition), the dim is an outer index, like the batch
+            led = before and before[0].owner >= 0 and before[0].owner != axis
+            outer_index = led and not any(g.owner == CHANNEL for g in before)
+            return ("partitioned" if outer_index else "destroyed"), None, layout
         return "intact", None, (*layout[:d], _whole(dim, axis, size), *layout[d + 1 :])
     if partition:
         return "partitioned", None, layout
@@ -355,6 +359,11 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
     # pieces that lead a dim beside channels are an outer index, like a batch (a batched
     # product's (windows · heads)); pieces after channels are folded into them
     outer = all(dim[0].owner >= 0 for dim in (layout[d] for d in own) if _with_channels(dim))
+    # the lowest places beside channels, the others in dims without: a patch's pixels
+    # unfolded into its features (a patch embedding written as views), positions kept
+    low = sorted((g for d, i in places for g in [layout[d][i]] if _with_channels(layout[d])),
+                 key=lambda g: -g.weight)  # fmt: skip
+    outer = outer or (is_radix(low, 1) and any(not _with_channels(layout[d]) for d in own))
     if len(pure) != 1:
         return ("partitioned" if outer else "destroyed"), None, layout
     kept = layout[pure[0]]

@@ -36,10 +36,7 @@ def families() -> dict[str, list[str]]:
 # families whose stride disagreed with timm before partitions were read, for reasons of
 # their own (strict: a fix makes them fail, so the mark goes away with the cause)
 KNOWN = {
-    "csatv2": "aten.index over positions has no rule (8 against 32)",
-    "gemma4_vit": "patches are embedded from a pre-patchified input (stride 1)",
     "mobilenetv5": "the multi-scale fusion's resize is read at 48 against 32",
-    "naflexvit": "patches are embedded from a pre-patchified input (stride 1)",
 }
 
 
