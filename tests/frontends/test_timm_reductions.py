@@ -7,7 +7,11 @@ rule: the family's first model in sorted order; the rest are ``soak`` (``make so
 or ``pytest --soak tests/frontends/test_timm_reductions.py``, walks them all). A model
 that does not build on the meta device, declares no reduction or cannot run at its own
 input size is skipped, and says why; families that disagreed before for reasons of their
-own are ``xfail`` (strict) with the reason. Where a resize makes the stride fractional
+own are ``xfail`` (strict) with the reason. Where the declaration does not describe what
+the head reads (MobileNetV5's fusion resizes its last two stages to a fixed 16 × 16 map,
+every 48 pixels at 768², while ``feature_info`` describes ``blocks.3``, every 32), the
+map ``forward_features`` returns, measured by timm's own forward, is the oracle, and the
+model is skipped with both numbers once stridekit agrees with it. Where a resize makes the stride fractional
 (CrossViT resizes 240 to 224: ``240/14 · 224/240 = 120/7``) timm rounds it, so the test
 does too.
 """
@@ -18,6 +22,7 @@ import warnings
 from fractions import Fraction
 
 import pytest
+import torch
 
 import stridekit
 from stridekit.errors import StrideError
@@ -33,11 +38,9 @@ def families() -> dict[str, list[str]]:
     return {module: sorted(timm.list_models(module=module)) for module in timm.list_modules()}
 
 
-# families whose stride disagreed with timm before partitions were read, for reasons of
-# their own (strict: a fix makes them fail, so the mark goes away with the cause)
-KNOWN = {
-    "mobilenetv5": "the multi-scale fusion's resize is read at 48 against 32",
-}
+# families whose stride disagrees with timm for reasons of their own, by name prefix
+# (strict: a fix makes them fail, so the mark goes away with the cause); none left
+KNOWN: dict[str, str] = {}
 
 
 def _marks(name: str) -> list[pytest.MarkDecorator]:
@@ -81,9 +84,40 @@ def test_output_stride_is_timms_reduction(name: str) -> None:
         analysis = stridekit.analyze(resolved.module, resolved.input_shape)
     except StrideError as error:
         pytest.skip(f"does not run at its own input size on meta: {error}"[:200])
-    assert all(agrees(stride, reduction) for stride in analysis.output_stride), (
+    strides = analysis.output_stride
+    if not all(agrees(stride, reduction) for stride in strides):
+        measured = head_grid(resolved.module, resolved.input_shape)
+        if measured is not None and not all(agrees(s, reduction) for s in measured):
+            # timm's own map says the declaration does not describe what the head reads
+            assert all(agrees(s, m) for s, m in zip(strides, measured, strict=True)), (
+                name,
+                [str(s) for s in strides],
+                [str(m) for m in measured],
+            )
+            pytest.skip(
+                f"feature_info's reduction {reduction} is not forward_features' grid "
+                f"(one position per {"×".join(str(m) for m in measured)} pixels), which stridekit reads"
+            )
+    assert all(agrees(stride, reduction) for stride in strides), (
         name,
-        [str(s) for s in analysis.output_stride],
+        [str(s) for s in strides],
         reduction,
         analysis.head.name,
     )
+
+
+def head_grid(module: object, shape: tuple[int, ...]) -> list[Fraction] | None:
+    """Input pixels per position of the map ``forward_features`` returns at ``shape``
+    (timm's own forward on meta tensors), or None when it returns no ``(N, C, *spatial)``
+    map (tokens) or cannot run."""
+    forward = getattr(module, "forward_features", None)
+    if forward is None:
+        return None
+    try:
+        with torch.no_grad():
+            out = forward(torch.empty(shape, device="meta"))
+    except Exception:  # timm's forward: not stridekit's to judge
+        return None
+    if not isinstance(out, torch.Tensor) or out.dim() != len(shape):
+        return None
+    return [Fraction(n, m) for n, m in zip(shape[2:], out.shape[2:], strict=True)]
