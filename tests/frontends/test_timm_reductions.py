@@ -94,9 +94,10 @@ def test_output_stride_is_timms_reduction(name: str) -> None:
                 [str(s) for s in strides],
                 [str(m) for m in measured],
             )
+            grid = "×".join(str(m) for m in measured)
             pytest.skip(
                 f"feature_info's reduction {reduction} is not forward_features' grid "
-                f"(one position per {"×".join(str(m) for m in measured)} pixels), which stridekit reads"
+                f"(one position per {grid} pixels), which stridekit reads"
             )
     assert all(agrees(stride, reduction) for stride in strides), (
         name,
