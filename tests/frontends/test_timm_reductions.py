@@ -11,9 +11,9 @@ own are ``xfail`` (strict) with the reason. Where the declaration does not descr
 the head reads (MobileNetV5's fusion resizes its last two stages to a fixed 16 × 16 map,
 every 48 pixels at 768², while ``feature_info`` describes ``blocks.3``, every 32), the
 map ``forward_features`` returns, measured by timm's own forward, is the oracle, and the
-model is skipped with both numbers once stridekit agrees with it. Where a resize makes the stride fractional
-(CrossViT resizes 240 to 224: ``240/14 · 224/240 = 120/7``) timm rounds it, so the test
-does too.
+model is skipped with both numbers once stridekit agrees with it. Where a resize makes
+the stride fractional (CrossViT resizes 240 to 224: ``240/14 · 224/240 = 120/7``) timm
+rounds it, so the test does too.
 """
 
 from __future__ import annotations

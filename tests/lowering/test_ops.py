@@ -150,7 +150,9 @@ def _dct_rows() -> Meta:
     """CSATv2's DCT stem: 2 × 2 blocks as ``(N, H/2, W/2, C, 2, 2)``, transformed along
     the block's width first."""
     cut = views.reshape(meta(PATCHES), (1, 2, 2, 2, 3, 2))
-    moved = views.permute(Meta((1, 2, 2, 2, 3, 2), cut.layout, 2), (1, 2, 3, 2, 2, 2), order=[0, 2, 4, 1, 3, 5])
+    moved = views.permute(
+        Meta((1, 2, 2, 2, 3, 2), cut.layout, 2), (1, 2, 3, 2, 2, 2), order=[0, 2, 4, 1, 3, 5]
+    )
     return Meta((1, 2, 3, 2, 2, 2), moved.layout, 2)
 
 
