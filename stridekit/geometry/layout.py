@@ -27,8 +27,10 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   (`stridekit.geometry.partition.mixed_windows`), and
   the inverse rearrangement fuses the pieces back into the intact axis;
 - pieces that lead a dim beside channels, not a space-to-depth (the window index before
-  the heads in a batched product's batch dim): a partition too, since every op that
-  mixes a dim checks which positions it holds;
+  the heads in a batched product's batch dim), or the lowest places beside channels
+  while the others sit in dims without (a patch's pixels among its features: a patch
+  embedding written as views): a partition too, since every op that mixes a dim checks
+  which positions it holds;
 - anything else (the whole axis merged with channels in one dim, pieces after
   channels): the positions are destroyed, a flatten (before a classifier).
 
@@ -53,6 +55,9 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
 ('view', True)
 >>> reshape(standard((2, 8, 7, 7), 2), (2, 392)).kind     # before a classifier
 'flatten'
+>>> patches = transpose(reshape(x, (1, 2, 4, 4, 4, 4)).layout, (0, 2, 4, 1, 3, 5), 2)
+>>> reshape(patches.layout, (1, 16, 32)).kind              # (N, tokens, C·4·4)
+'partition'
 """
 
 from __future__ import annotations
