@@ -261,6 +261,20 @@ def _split(call: OpCall) -> Lowered:
     return views.split(x, call.out, dim=dim)
 
 
+def _index(call: OpCall) -> Lowered:
+    """``x[..., idx]``: one constant index tensor along one dim is a ``select`` whose
+    indices replace that dim; several, or indices computed from the input, read
+    positions stridekit cannot follow."""
+    x, indices = call.x, call.get("indices", [])
+    given = [(d, t) for d, t in enumerate(indices) if t is not None]
+    if len(given) != 1 or not isinstance(given[0][1], TensorInfo) or given[0][1].activation:
+        return unknown_geometry("indexing with several or computed index tensors")
+    dim, index = given[0]
+    if len(call.out) != x.rank - 1 + len(index.shape):  # a boolean mask over several dims
+        return unknown_geometry("indexing with a mask")
+    return views.select(x, call.out, dim=dim, index_rank=len(index.shape))
+
+
 def _along(call: OpCall) -> Lowered:
     dims = call.get("dims", call.get("dim"))
     return mixing.along(call.x, call.out, dims=dims, name=call.name)
@@ -394,6 +408,7 @@ TRANSLATIONS: dict[str, Translation] = translation_table(
     (_aten("expand"), _expand),
     (_aten("slice"), _slice),
     (_aten("split", "split_with_sizes", "unsafe_split", "unbind", "select"), _split),
+    (_aten("index"), _index),
     (_aten("roll", "flip", "cumsum", "cumprod", "glu"), _along),
     (_aten("_softmax", "_log_softmax", "_safe_softmax"), _softmax),
     (_aten(*REDUCTIONS), _reduction),

@@ -27,8 +27,10 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
   (`stridekit.geometry.partition.mixed_windows`), and
   the inverse rearrangement fuses the pieces back into the intact axis;
 - pieces that lead a dim beside channels, not a space-to-depth (the window index before
-  the heads in a batched product's batch dim): a partition too, since every op that
-  mixes a dim checks which positions it holds;
+  the heads in a batched product's batch dim), or the lowest places beside channels
+  while the others sit in dims without (a patch's pixels among its features: a patch
+  embedding written as views): a partition too, since every op that mixes a dim checks
+  which positions it holds;
 - anything else (the whole axis merged with channels in one dim, pieces after
   channels): the positions are destroyed, a flatten (before a classifier).
 
@@ -53,6 +55,9 @@ a transpose permutes the dims, and `reshape` then reads each spatial axis:
 ('view', True)
 >>> reshape(standard((2, 8, 7, 7), 2), (2, 392)).kind     # before a classifier
 'flatten'
+>>> patches = transpose(reshape(x, (1, 2, 4, 4, 4, 4)).layout, (0, 2, 4, 1, 3, 5), 2)
+>>> reshape(patches.layout, (1, 16, 32)).kind              # (N, tokens, C·4·4)
+'partition'
 """
 
 from __future__ import annotations
@@ -345,7 +350,11 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
             whole = ((Digit(axis, size * factor, 1),), *layout[d + 1 :])
             return "unfolded", Resample.nearest(factor), (*layout[:d], *whole)
         if any(g.owner == CHANNEL for g in (*before, *after)):
-            return "destroyed", None, layout
+            # after another axis' piece that leads the dim (the patch index of a
+            # partition), the dim is an outer index, like the batch
+            led = before and before[0].owner >= 0 and before[0].owner != axis
+            outer_index = led and not any(g.owner == CHANNEL for g in before)
+            return ("partitioned" if outer_index else "destroyed"), None, layout
         return "intact", None, (*layout[:d], _whole(dim, axis, size), *layout[d + 1 :])
     if partition:
         return "partitioned", None, layout
@@ -355,6 +364,11 @@ def _settle_axis(layout: Layout, axis: int) -> tuple[str, AxisMap | None, Layout
     # pieces that lead a dim beside channels are an outer index, like a batch (a batched
     # product's (windows · heads)); pieces after channels are folded into them
     outer = all(dim[0].owner >= 0 for dim in (layout[d] for d in own) if _with_channels(dim))
+    # the lowest places beside channels, the others in dims without: a patch's pixels
+    # unfolded into its features (a patch embedding written as views), positions kept
+    low = sorted((g for d, i in places for g in [layout[d][i]] if _with_channels(layout[d])),
+                 key=lambda g: -g.weight)  # fmt: skip
+    outer = outer or (is_radix(low, 1) and any(not _with_channels(layout[d]) for d in own))
     if len(pure) != 1:
         return ("partitioned" if outer else "destroyed"), None, layout
     kept = layout[pure[0]]

@@ -53,17 +53,23 @@ def _pooled(x: Meta, out: Shape, chosen: Sequence[int], keepdim: bool) -> Lowere
     if sizes is None or x.layout is None:
         return other(reason="a reduction over some spatial axes only")
     rest = lay.collapse(x.layout, chosen) if keepdim else lay.remove(x.layout, chosen)
-    assert rest is not None
-    layout = tuple(
+    windows = tuple(Window(size, size) for size in sizes)
+    layout = lay.resize(_coarsened(rest, sizes), out)
+    return Lowered("avg_pool", windows, layout, out, notes={"reduction": True})
+
+
+def _coarsened(layout: lay.Layout | None, sizes: Sequence[int]) -> lay.Layout:
+    """The places left once the lowest ``sizes[a]`` places of each axis were read whole
+    (a window of ``w`` pixels per output): they count in steps of ``w``."""
+    assert layout is not None
+    return tuple(
         tuple(
             lay.Digit(g.owner, g.extent, g.weight // sizes[g.owner]) if g.owner >= 0 else g
             for g in dim
             if g.owner < 0 or g.extent > 1 or g.weight >= sizes[g.owner]
         )
-        for dim in rest
+        for dim in layout
     )
-    windows = tuple(Window(size, size) for size in sizes)
-    return Lowered("avg_pool", windows, lay.resize(layout, out), out, notes={"reduction": True})
 
 
 def _mixing(
@@ -184,7 +190,9 @@ def matmul(
 
     Two activations meet: attention (`product`). One activation times weights is a linear
     layer, global when it contracts positions (or when its positions are unknown), a 1×1
-    convolution when its rows are pixels."""
+    convolution when its rows are pixels, and a ``w × w`` convolution of stride ``w`` when
+    it contracts the lowest places of the axes (the pixels of a ``w × w`` patch cut off by
+    views), whose rows are the patches: each output reads its whole patch."""
     flops = matmul_flops(shapes[0], out)
     out = tuple(out)
     if left is not None and right is not None:
@@ -193,12 +201,19 @@ def matmul(
     if x is None:
         return Lowered("elementwise", None, None, out, flops)
     contracted = x.rank - 1 if x is left else max(x.rank - 2, 0)
-    if x.layout is None or x.mixes([contracted]) or not x.positional:
+    if x.layout is None or not x.positional:
         return Lowered("linear", None, None, out, flops)
+    # a linear layer over a patch's pixels (the lowest places of the axes, split off by
+    # views: NaFlexViT's patch embedding, a DCT over 8 × 8 blocks) is a patchifying conv
+    sizes = mixed_windows(x.layout, [contracted], x.spatial) if x.mixes([contracted]) else None
+    if x.mixes([contracted]) and sizes is None:
+        return Lowered("linear", None, None, out, flops)
+    sizes = sizes or (1,) * x.spatial
     layout: lay.Layout = (*x.layout[:contracted], (), *x.layout[contracted + 1 :])
     for _ in range(len(out) - x.rank):
         layout = ((), *layout)
-    return Lowered("conv", (Window(1),) * x.spatial, lay.resize(layout, out), out, flops)
+    windows = tuple(Window(size, size) for size in sizes)
+    return Lowered("conv", windows, lay.resize(_coarsened(layout, sizes), out), out, flops)
 
 
 def along(x: Meta, out: Shape, *, dims: Sequence[int] | None, name: str) -> Lowered:

@@ -128,6 +128,34 @@ def _window_product_lowered() -> Lowered:
     return mixing.matmul(tokens, right, (4, 6, 6), shapes=((4, 6, 2), (4, 2, 6)))
 
 
+PATCHES = (1, 2, 4, 6)  # 2 × 3 patches of 2 × 2 pixels
+
+
+def _patch_tokens(channels_first: bool) -> Meta:
+    """A patch embedding's input written as views (NaFlexViT: ``(N, tokens, p·p·C)``;
+    Gemma 4's encoder: ``(N, tokens, C·p·p)``)."""
+    cut = views.reshape(meta(PATCHES), (1, 2, 2, 2, 3, 2))
+    order = (0, 2, 4, 1, 3, 5) if channels_first else (0, 2, 4, 3, 5, 1)
+    moved = views.permute(Meta((1, 2, 2, 2, 3, 2), cut.layout, 2), (1, 2, 3, 2, 2, 2), order=order)
+    shape = tuple((1, 2, 2, 2, 3, 2)[d] for d in order)
+    return Meta((1, 6, 8), views.reshape(Meta(shape, moved.layout, 2), (1, 6, 8)).layout, 2)
+
+
+def _patch_run(channels_first: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    order = (0, 2, 4, 1, 3, 5) if channels_first else (0, 2, 4, 3, 5, 1)
+    return lambda x: x.reshape(1, 2, 2, 2, 3, 2).permute(*order).reshape(1, 6, 8) @ positive(8, 5)
+
+
+def _dct_rows() -> Meta:
+    """CSATv2's DCT stem: 2 × 2 blocks as ``(N, H/2, W/2, C, 2, 2)``, transformed along
+    the block's width first."""
+    cut = views.reshape(meta(PATCHES), (1, 2, 2, 2, 3, 2))
+    moved = views.permute(
+        Meta((1, 2, 2, 2, 3, 2), cut.layout, 2), (1, 2, 3, 2, 2, 2), order=[0, 2, 4, 1, 3, 5]
+    )
+    return Meta((1, 2, 3, 2, 2, 2), moved.layout, 2)
+
+
 CASES: dict[str, Case] = {
     "conv_strided": Case(
         "conv", lambda x: F.conv2d(x, W3, stride=2, padding=1),
@@ -237,6 +265,9 @@ CASES: dict[str, Case] = {
     "select_channel": Case(
         "select", lambda x: x[:, 1], lambda: views.select(meta(), (1, 7, 6), dim=1),
         "elementwise", oracle="reads"),
+    "index_channels": Case(
+        "select", lambda x: x[:, [1, 0, 1]], lambda: views.select(meta(), (1, 3, 7, 6), dim=1, index_rank=1),
+        "elementwise", oracle="reads"),
     "concat_channels": Case(
         "concat", lambda x: torch.cat([x, x.flip(1)], 1),
         lambda: views.concat([meta(), meta()], (1, 4, 7, 6), dim=1), "concat", oracle="reads"),
@@ -271,6 +302,18 @@ CASES: dict[str, Case] = {
         lambda: mixing.matmul(
             Meta((42, 2), views.reshape(Meta((1, 7, 6, 2), NHWC.layout, 2), (42, 2)).layout, 2),
             None, (42, 3), shapes=((42, 2), (2, 3))), "conv"),
+    "linear_over_patch_pixels": Case(
+        "matmul", _patch_run(False),
+        lambda: mixing.matmul(_patch_tokens(False), None, (1, 6, 5), shapes=((1, 6, 8), (8, 5))), "conv",
+        PATCHES),
+    "linear_over_patch_pixels_channels_first": Case(
+        "matmul", _patch_run(True),
+        lambda: mixing.matmul(_patch_tokens(True), None, (1, 6, 5), shapes=((1, 6, 8), (8, 5))), "conv",
+        PATCHES),
+    "linear_along_a_block_row": Case(
+        "matmul", lambda x: x.reshape(1, 2, 2, 2, 3, 2).permute(0, 2, 4, 1, 3, 5) @ positive(2, 2),
+        lambda: mixing.matmul(_dct_rows(), None, (1, 2, 3, 2, 2, 2), shapes=((1, 2, 3, 2, 2, 2), (2, 2))),
+        "conv", PATCHES),
     "linear_over_width": Case(
         "matmul", lambda x: x @ positive(6, 3),
         lambda: mixing.matmul(meta(), None, (1, 2, 7, 3), shapes=(X, (6, 3))), "linear"),
