@@ -272,6 +272,21 @@ class Graph:
                 readers[source].append(node)
         return readers
 
+    def ancestors(self, name: str) -> set[str]:
+        """The names of ``name`` and of every node it depends on.
+
+        >>> g = Graph(input_shape=(1, 3, 8, 8))
+        >>> sorted(g.ancestors("input"))
+        ['input']
+        """
+        seen, stack = {name}, [name]
+        while stack:
+            for source in self[stack.pop()].inputs:
+                if source not in seen:
+                    seen.add(source)
+                    stack.append(source)
+        return seen
+
     @property
     def output(self) -> Node:
         return self.nodes[-1]

@@ -30,12 +30,7 @@ def split_point(graph: Graph, merge: str) -> Node:
     order = {node.name: i for i, node in enumerate(graph.nodes)}
     common: set[str] | None = None
     for branch in graph[merge].inputs:
-        seen, stack = set(), [branch]
-        while stack:
-            name = stack.pop()
-            if name not in seen:
-                seen.add(name)
-                stack.extend(graph[name].inputs)
+        seen = graph.ancestors(branch)
         common = seen if common is None else common & seen
     return graph[max(common or {"input"}, key=order.__getitem__)]
 

@@ -109,21 +109,11 @@ def find_accident(plan: SizePlan, merge: str, n: int) -> Accident | None:
     return fallback
 
 
-def _ancestors(graph: Graph, name: str) -> set[str]:
-    seen, stack = set(), [name]
-    while stack:
-        current = stack.pop()
-        if current not in seen:
-            seen.add(current)
-            stack.extend(graph[current].inputs)
-    return seen
-
-
 def coarsest_stride(analysis: Analysis, branch: str, split: str, axis: int) -> Fraction:
     """The largest jump of a tensor with positions on ``branch``'s path since ``split``:
     the grid a resampled gate was computed on (its own jump once resized back)."""
     graph, fields = analysis.graph, analysis.field_result.fields
-    path = _ancestors(graph, branch) - _ancestors(graph, split)
+    path = graph.ancestors(branch) - graph.ancestors(split)
     jumps = [
         fields[name][axis].jump
         for name in path | {branch}

@@ -145,16 +145,6 @@ def _row_concats(graph: Graph) -> list[_RowConcat]:
     return found
 
 
-def _ancestors(graph: Graph, name: str) -> set[str]:
-    seen, stack = {name}, [name]
-    while stack:
-        for source in graph[stack.pop()].inputs:
-            if source not in seen:
-                seen.add(source)
-                stack.append(source)
-    return seen
-
-
 def _merged(fields: list[Fields]) -> Fields | None:
     try:
         return tuple(merge_fields(axis).field for axis in zip(*fields, strict=True))
@@ -244,7 +234,7 @@ def output_geometry(graph: Graph, result: FieldResult) -> list[OutputGeometry]:
     found = []
     for output in graph.returned():
         node = graph[output.node]
-        ancestors = _ancestors(graph, node.name)
+        ancestors = graph.ancestors(node.name)
         mine = [c for c in concats if c.node.name in ancestors]
         levels, dim = _levels(mine, output.shape, result)
         if node.has_positions and dim is None:
