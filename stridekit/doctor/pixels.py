@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.errors import StrideError
-from stridekit.geometry import SizeSet, Window
+from stridekit.geometry import Resample, SizeSet, Window
 from stridekit.graph import GLOBAL_OPS, Graph, Node
 from stridekit.passes import model_valid_sizes
 
@@ -210,13 +210,48 @@ def _reads_whole_map(node: Node) -> bool:
     )
 
 
+def _inside_windows(graph: Graph, consumers: dict[str, list[Node]], live: set[str]) -> set[str]:
+    """The layers that work on windows cut by an unfold (HaloNet's and BAT's blocks, TNT's,
+    ``F.unfold``), up to the global op that reads them: their spatial axes count windows
+    and each window's taps hold its positions, so one window is a block, not a pixel."""
+    inside: set[str] = set()
+    for node in graph.nodes:
+        if node.op == "unfold" and node.name in live and node.name not in inside:
+            inside.add(node.name)
+            _, seen = _pointwise_until_head(node, consumers, live, every=True)
+            inside |= seen
+    return inside
+
+
+def _pools_whole_axes(node: Node) -> bool:
+    """An adaptive pool that asks for one output on every axis it brings to one pixel
+    (``adaptive_max_pool2d(x, (8, 1))``: one strip per row, as coordinate attention and
+    BAT pool): a reduction the model asked for by size, not a stride too large for the
+    input. A fixed window that happens to cover a small map (VGG's last max pool at 32²)
+    is still a collapse."""
+    if not node.op.endswith("pool") or not node.axes or not node.input_shapes:
+        return False
+    sizes = node.input_shapes[0][2:]
+    collapsed = [
+        m
+        for m, n, out in zip(node.axes, sizes, node.spatial_shape, strict=False)
+        if out == 1 and n > 1
+    ]
+    return bool(collapsed) and all(
+        isinstance(m, Resample) and m.kind == "adaptive" for m in collapsed
+    )
+
+
 def _pointwise_until_head(
-    node: Node, consumers: dict[str, list[Node]], live: set[str]
+    node: Node, consumers: dict[str, list[Node]], live: set[str], *, every: bool = False
 ) -> tuple[bool, set[str]]:
     """Whether every layer after ``node`` that works on the map, up to the head's global
-    op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen."""
+    op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen
+    (``every``: walk them all, whatever they are)."""
     seen: set[str] = set()
     for later in _map_ops_after(node, consumers, live, seen):
+        if every:
+            continue
         windows = later.windows or ()
         pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
         if not pointwise or not all(pointwise):
@@ -228,25 +263,33 @@ def _pointwise_until_head(
 def collapse(analysis: Analysis) -> Iterator[Finding]:
     """Judged on the path that carries the spatial map to the head: tensors that still
     hold the spatial axes (the layout says which: tokens before a class token joins them
-    do, a flattened vector does not) and whose local field is not global (a squeeze-
-    and-excitation gate pooled to 1x1 and broadcast back by a multiply is a gate). The
+    do, a flattened vector does not) and whose local field is not global on the axes
+    that reach one pixel (a squeeze-and-excitation gate pooled to 1x1 and broadcast back
+    by a multiply is a gate; coordinate attention's and BAT's strips pooled to Hx1 are
+    rows, each of which read the whole width). The
     map collapses where it first reaches one pixel on an axis while a later layer (a
     window or a resample, before the head's global op) still works on it. A classifier
     written as a conv (a stride-1 kernel as large as the whole remaining map, then only
-    1x1 convs up to the head) is the head, not a collapse."""
+    1x1 convs up to the head) is the head, not a collapse; nor is one window of an
+    unfold (its taps hold the positions: HaloNet's last stage is one 8x8 block)."""
     graph = analysis.graph
     consumers = graph.consumers()
     local = analysis.field_result.local
     live = _live(graph)
     head: set[str] = set()  # the layers of a classifier written as convs
+    windowed = _inside_windows(graph, consumers, live)
     for node in graph.nodes[1:]:
         if node.op in GLOBAL_OPS or not node.has_positions or node.name not in live:
             continue
-        if node.name in head:
+        if node.name in head or node.name in windowed:
             continue
         fields = local.get(node.name, ())
         spatial = node.spatial_shape
-        if not spatial or min(spatial) > 1 or not fields or all(f.is_global for f in fields):
+        if not spatial or min(spatial) > 1 or not fields:
+            continue
+        if all(f.is_global for f, n in zip(fields, spatial, strict=False) if n == 1):
+            continue  # pooled whole along the axes it brings to one (a gate, a strip pool)
+        if _pools_whole_axes(node):
             continue
         later = _later_spatial_op(node, consumers, live)
         if later is None:

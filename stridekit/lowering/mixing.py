@@ -143,9 +143,10 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
     notes: dict[str, object] = {"position_input": position_input}
     positioned = left if position_input == 0 else right
     lead_mixed = _positions(lead_r if position_input == 0 else lead_l)
-    same_batch = lead_mixed == _positions(lead_l if position_input == 0 else lead_r)
-    same_batch = same_batch or not any(lead_mixed)
-    if not same_batch or not _same_axes(left, right):
+    lead_own = _positions(lead_l if position_input == 0 else lead_r)
+    blocks = _unfolded_blocks(mixed, lead_mixed, lead_own)
+    same_batch = lead_mixed == lead_own or not any(lead_mixed) or bool(blocks)
+    if not same_batch or not _same_axes(left, right, blocks):
         if any(lead_mixed) and not any(_positions(lead_l if position_input == 0 else lead_r)):
             # keys in windows, one query shared by every window (GC ViT's global query):
             # the windows are the keys', so are the output's grid and stride
@@ -166,7 +167,24 @@ def product(left: Meta, right: Meta, out: Shape, *, flops: int = 0) -> Lowered:
     return Lowered("window_attention", merged, layout, out, flops, notes)
 
 
-def _same_axes(left: Meta, right: Meta) -> bool:
+def _unfolded_blocks(
+    mixed: Meta, lead_mixed: list[tuple[lay.Digit, ...]], lead_own: list[tuple[lay.Digit, ...]]
+) -> frozenset[int]:
+    """The axes whose only places in the mixed operand are a block index in its batch dims,
+    as many blocks as the positioned operand's batch dims index: the windows of an unfold
+    (HaloNet's and BAT's keys: a block and its halo, their positions unfolded into the
+    features, counted on the grid of blocks) paired with the queries' blocks. Empty when
+    the batch dims differ otherwise."""
+    counts = [[(g.owner, g.extent) for g in dim] for dim in lead_mixed]
+    if not any(lead_mixed) or counts != [[(g.owner, g.extent) for g in dim] for dim in lead_own]:
+        return frozenset()
+    assert mixed.layout is not None
+    owners = {g.owner for dim in lead_mixed for g in dim}
+    held = sum(1 for dim in mixed.layout for g in dim if g.owner in owners and g.extent > 1)
+    return frozenset(owners) if held == len(owners) else frozenset()
+
+
+def _same_axes(left: Meta, right: Meta, skip: frozenset[int] = frozenset()) -> bool:
     """Both operands hold the same places of every axis they share (one coordinate system)."""
     assert left.layout is not None and right.layout is not None
     found: list[dict[int, set[tuple[int, int]]]] = []
@@ -178,7 +196,7 @@ def _same_axes(left: Meta, right: Meta) -> bool:
                     digits.setdefault(g.owner, set()).add((g.extent, g.weight))
         found.append(digits)
     shared = found[0].keys() & found[1].keys()
-    return all(found[0][a] == found[1][a] for a in shared)
+    return all(found[0][a] == found[1][a] for a in shared if a not in skip)
 
 
 def matmul(

@@ -167,12 +167,28 @@ def _attention(node: Node, inputs: list[Fields]) -> Fields:
         read.append(inputs[rows])
     merged = []
     for axis, own in enumerate(inputs[rows]):
-        fields = [b[axis] for b in read]
+        fields = [_per_block(b[axis], own.jump) for b in read]
         jumps = {f.jump for f in fields}
         lo, hi = min(f.lo for f in fields), max(f.hi for f in fields)
         glob = any(f.is_global for f in fields) or len(jumps) > 1
         merged.append(Field(own.jump if len(jumps) > 1 else fields[0].jump, lo, hi, glob))
     return tuple(merged)
+
+
+def _per_block(read: Field, jump: Fraction) -> Field:
+    """The field of a window read once per block of queries (HaloNet's and BAT's keys,
+    unfolded every ``B`` query positions: a grid ``B`` times coarser than the queries'),
+    on the queries' grid: query ``r`` of a block reads the block's window ``r`` positions
+    before its own, so the interval that holds every query's reads starts ``B − 1``
+    positions lower. A read on the queries' own grid, or one that is no whole number of
+    their positions, is left as it is.
+
+    >>> _per_block(Field(Fraction(256), Fraction(-99), Fraction(323)), Fraction(32))
+    Field(jump=Fraction(32, 1), lo=Fraction(-323, 1), hi=Fraction(323, 1), is_global=False)
+    """
+    if read.jump == jump or read.jump % jump:
+        return read
+    return Field(jump, read.lo - (read.jump - jump), read.hi, read.is_global)
 
 
 def _node_fields(

@@ -150,3 +150,60 @@ def test_levit_attention_is_global_and_keeps_the_query_stride() -> None:
     assert reached.max().item() >= 112 - 16  # as far as the last patch row or column
     assert all(field.is_global and field.jump == 16 for field in fields["stages.0.blocks.0"])
     assert all(field.is_global and field.jump == 64 for field in fields["stages.2"])
+
+
+class _Halo(nn.Module):
+    """timm's `HaloAttn` on a 16×16 map of 1×1-conv features (so the field is the
+    attention's alone): 4×4 query blocks, each attending to its block and a halo of one
+    position around it; ``nhwc`` shows the output channels last for `measure`. One head,
+    and no relative-position logits: their skew (a pad across a merged dim) is an op
+    stridekit cannot prove stays inside the block, global by itself, as MaxViT's gates
+    are removed above."""
+
+    def __init__(self, stride: int = 1) -> None:
+        super().__init__()
+        from timm.layers.halo_attn import HaloAttn
+
+        self.stem = nn.Conv2d(3, 16, 1)
+        self.attn = HaloAttn(16, 16, stride=stride, num_heads=1, block_size=4, halo_size=1)
+        self.attn.pos_embed = _NoLogits()
+        self.nhwc = _ChannelsLast()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.nhwc(self.attn(self.stem(x)))
+
+
+class _NoLogits(nn.Module):
+    """Zero logits, read from the query position by position (broadcast over keys)."""
+
+    def forward(self, q: torch.Tensor) -> torch.Tensor:
+        return q.sum(-1, keepdim=True) * 0
+
+
+class _ChannelsLast(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, 2, 3, 1)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_halo_blocks_bound_the_field_around_every_query(stride: int) -> None:
+    """A query at position m of block b reads the keys of its block and the halo around
+    it: key positions [4b − 1, 4b + 4] of the 16×16 map, clipped to it, with b = m // 4 at
+    stride 1 and m // 2 at stride 2 (the queries every other position, blocks of 2, the
+    keys' blocks still 4 wide). stridekit's interval holds them for every query, on the
+    queries' grid, and is local: the block's window (6) and the queries before the
+    query in its block (3 positions at stride 1, one of 2 pixels at stride 2)."""
+    torch.manual_seed(0)
+    model, shape = _Halo(stride).eval(), (1, 3, 16, 16)
+    (fields,) = fields_of(model, shape, ["nhwc"]).values()
+    queries, per_block = 16 // stride, 4 // stride
+    measured = measure(model, shape, [("nhwc", (m, m)) for m in range(queries)])
+    for m, extents in enumerate(measured):
+        block = m // per_block
+        keys = (max(block * 4 - 1, 0), min(block * 4 + 4, 15))
+        assert extents == [keys, keys]
+        for axis, field in enumerate(fields):
+            lo, hi = field.interval(m)
+            assert not field.is_global and field.jump == stride
+            assert lo <= extents[axis][0] <= extents[axis][1] <= hi
+            assert hi - lo + 1 == 6 + (4 - stride)
