@@ -168,6 +168,8 @@ class _Reader:
             if not 0 <= code_index < len(codes):
                 raise ModelError(f"operator #{index} names opcode {code_index} of {len(codes)}")
             inputs, outputs = self.ints(op, "Inputs"), self.ints(op, "Outputs")
+            if not outputs or min(outputs) < 0:
+                raise ModelError(f"operator #{index} writes tensors {list(outputs)}")
             for t in (*inputs, *outputs):
                 if not -1 <= t < known:
                     raise ModelError(f"operator #{index} names tensor {t} of {known}")
