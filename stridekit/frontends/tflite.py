@@ -33,6 +33,12 @@ import numpy as np
 
 from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.tflite_constants import fold
+from stridekit.frontends.tflite_context import (
+    OpContext,
+    channels_first,
+    channels_last,
+    permuted,
+)
 from stridekit.frontends.tflite_model import (
     QUANTIZED_TYPES,
     OperatorInfo,
@@ -40,13 +46,7 @@ from stridekit.frontends.tflite_model import (
     TFLiteModel,
     read_model,
 )
-from stridekit.frontends.tflite_ops import (
-    OpContext,
-    channels_first,
-    channels_last,
-    permuted,
-    translate,
-)
+from stridekit.frontends.tflite_ops import translate
 from stridekit.geometry.layout import Layout, axis_sizes, standard
 from stridekit.graph import Graph, GraphOutput, Node
 
@@ -74,16 +74,14 @@ def load_tflite(
     ``input_shape`` is ``(N, C, *spatial)``, channels-first like every stridekit shape;
     default: the shape the file records.
 
-    >>> from tests.frontends.tflite_builder import Net
-    >>> net = Net((1, 32, 32, 3))                       # NHWC, as TFLite keeps it
-    >>> y = net.op("CONV_2D", [net.x, net.weight((8, 3, 3, 3))], (1, 16, 16, 8),
-    ...            "Conv2DOptions", padding=0, strideW=2, strideH=2)
-    >>> graph = load_tflite(net.build([y]))
-    >>> node = graph.output   # SAME, 32 → 16: total padding 15·2 + 3 − 32 = 1, at the end
-    >>> node.op, node.output_shape, node.windows[0].padding, node.params
-    ('conv', (1, 8, 16, 16), (0, 1), 216)
-    >>> load_tflite(net.build([y]), (1, 3, 33, 33)).output.output_shape
-    (1, 8, 17, 17)
+    >>> graph = load_tflite("tests/data/tflite/mobile_int8.tflite")  # int8, 1×12×12×3
+    >>> graph.input_shape
+    (1, 3, 12, 12)
+    >>> conv = graph["t4"]    # SAME, 12 → 6: total padding 5·2 + 3 − 12 = 1, at the end
+    >>> conv.target, conv.output_shape, conv.windows[0].padding, conv.params
+    ('CONV_2D', (1, 8, 6, 6), (0, 1), 224)
+    >>> load_tflite("tests/data/tflite/mobile_int8.tflite", (1, 3, 15, 15)).output.output_shape
+    (1, 16, 4, 4)
     """
     model = read_model(source)
     if len(model.inputs) != 1:
@@ -190,16 +188,25 @@ class _Builder:
             op,
             shapes,
             active,
-            tuple(self.layouts.get(t) if a else None for t, a in zip(op.inputs, active, strict=True)),
+            tuple(
+                self.layouts.get(t) if a else None for t, a in zip(op.inputs, active, strict=True)
+            ),
             self.spatial,
-            tuple(None if a or t < 0 else self.values.get(t) for t, a in zip(op.inputs, active, strict=True)),
+            tuple(
+                None if a or t < 0 else self.values.get(t)
+                for t, a in zip(op.inputs, active, strict=True)
+            ),
             recorded,
         )
-        label = f"{op.code} operator #{op.index} ({tensors[op.outputs[0]].name if op.outputs else ''})"
+        label = (
+            f"{op.code} operator #{op.index} ({tensors[op.outputs[0]].name if op.outputs else ''})"
+        )
         try:
             done = translate(context)
             if recorded is not None and done.outputs != recorded[: len(done.outputs)]:
-                raise ModelError(f"the file records output {recorded[0]}, the rule gives {done.outputs[0]}")
+                raise ModelError(
+                    f"the file records output {recorded[0]}, the rule gives {done.outputs[0]}"
+                )
         except StrideError as error:
             raise ModelError(f"{label}: {error}") from None
         lowered = done.lowered

@@ -150,7 +150,9 @@ class _Reader:
         model = self.tflite.Model.GetRootAs(self.data, 0)
         if self.count(model, "Subgraphs") < 1:
             raise ModelError("it has no subgraph")
-        codes = [self.opcode(model.OperatorCodes(j)) for j in range(self.count(model, "OperatorCodes"))]
+        codes = [
+            self.opcode(model.OperatorCodes(j)) for j in range(self.count(model, "OperatorCodes"))
+        ]
         buffers = [model.Buffers(j) for j in range(self.count(model, "Buffers"))]
         graph = model.Subgraphs(0)
         tensors, values = [], {}
@@ -186,7 +188,7 @@ class _Reader:
         name = _operator_names().get(number, f"BUILTIN_{number}")
         if name == "CUSTOM":
             custom = code.CustomCode()
-            return f"CUSTOM:{custom.decode(errors='replace') if custom else '?'}"
+            return f"CUSTOM:{_printable(custom) or '?'}"
         return name
 
     def tensor(self, index: int, tensor: Any, buffers: list[Any]) -> tuple[TensorInfo, Any]:
@@ -199,7 +201,7 @@ class _Reader:
             raise ModelError(f"tensor #{index} names buffer {buffer} of {len(buffers)}")
         raw = self.buffer(buffers[buffer]) if buffers else b""
         kind = int(tensor.Type())
-        name = (tensor.Name() or b"").decode(errors="replace") or f"tensor_{index}"
+        name = _printable(tensor.Name()) or f"tensor_{index}"
         info = TensorInfo(index, name, shape, signature, kind, bool(raw))
         value = None
         dtype = DTYPES.get(kind)
@@ -245,6 +247,16 @@ class _Reader:
             except TypeError:  # a table or a vector of tables: no option stridekit reads
                 continue
         return found
+
+
+def _printable(raw: bytes | None, limit: int = 200) -> str:
+    r"""A name from the file, safe to print on one line (a damaged file holds anything).
+
+    >>> _printable(b"model/conv\nbad\xff")
+    'model/conv?bad?'
+    """
+    text = (raw or b"").decode(errors="replace")[:limit]
+    return "".join(c if c.isprintable() and c != "\ufffd" else "?" for c in text)
 
 
 @cache

@@ -15,11 +15,12 @@ from stridekit.frontends.tflite_model import read_model
 from stridekit.nn import Conv2dSame
 from stridekit.nn.conv_same import pad_same
 from stridekit.passes.fields import propagate_fields
-from tests.frontends.tflite_cases import CASES
 from tests.frontends.test_tflite_frontend import interpreter
+from tests.frontends.tflite_cases import CASES
 
-DENSE = [(name, size) for name, case in CASES.items() if case.dense
-         for size in (None, *case.other_sizes)]  # fmt: skip
+DENSE = [
+    (name, size) for name, case in CASES.items() if case.dense for size in (None, *case.other_sizes)
+]
 
 
 def reached(data: bytes, size: int | None, pixel: int) -> set[tuple[int, int]]:
@@ -83,9 +84,14 @@ WINDOWS = {"conv", "max_pool", "avg_pool"}
 
 @pytest.mark.parametrize(
     ("name", "dilation", "size"),
-    [("conv_stack_even", 2, 32), ("conv_stack_even", 2, 33), ("conv_stack_odd", 2, 29),
-     ("dense_odd", 1, 31), ("dense_odd", 1, 40)],
-)  # fmt: skip
+    [
+        ("conv_stack_even", 2, 32),
+        ("conv_stack_even", 2, 33),
+        ("conv_stack_odd", 2, 29),
+        ("dense_odd", 1, 31),
+        ("dense_odd", 1, 40),
+    ],
+)
 def test_stride_and_field_equal_the_torch_port(name: str, dilation: int, size: int) -> None:
     ours = analyze_graph(load_tflite(CASES[name].build(), (1, 3, size, size)))
     theirs = analyze(torch_stack(dilation), (1, 3, size, size))

@@ -52,8 +52,9 @@ def test_truncated(end: int) -> None:
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1,
-                max_size=8))  # fmt: skip
+@given(
+    st.lists(st.tuples(st.integers(0, len(VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8)
+)
 def test_flipped_bytes(flips: list[tuple[int, int]]) -> None:
     data = bytearray(VALID)
     for position, value in flips:

@@ -26,6 +26,7 @@ from tflite.TensorType import TensorType
 
 DTYPES = {
     TensorType.FLOAT32: np.float32,
+    TensorType.FLOAT16: np.float16,
     TensorType.INT32: np.int32,
     TensorType.INT8: np.int8,
     TensorType.UINT8: np.uint8,
@@ -69,6 +70,7 @@ class Net:
         self.ops: list[Op] = []
         self.rng = np.random.default_rng(seed)
         self.x = self.tensor(input_shape, dtype, quant=quant)
+        self.inputs = [self.x]
         if signature is not None:
             self.tensors[self.x].signature = tuple(signature)
 
@@ -148,9 +150,7 @@ class Net:
                     "QuantizationParameters",
                     {
                         "Scale": b.CreateNumpyVector(np.asarray(t.scale, dtype=np.float32)),
-                        "ZeroPoint": b.CreateNumpyVector(
-                            np.asarray(t.zero_point, dtype=np.int64)
-                        ),
+                        "ZeroPoint": b.CreateNumpyVector(np.asarray(t.zero_point, dtype=np.int64)),
                         "QuantizedDimension": t.axis,
                     },
                 )
@@ -179,7 +179,7 @@ class Net:
             "SubGraph",
             {
                 "Tensors": _vector(b, tensor_offsets),
-                "Inputs": b.CreateNumpyVector(np.asarray([self.x], dtype=np.int32)),
+                "Inputs": b.CreateNumpyVector(np.asarray(self.inputs, dtype=np.int32)),
                 "Outputs": b.CreateNumpyVector(np.asarray(list(outputs), dtype=np.int32)),
                 "Operators": _vector(b, op_offsets),
                 "Name": b.CreateString("main"),

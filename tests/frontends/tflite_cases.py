@@ -24,29 +24,65 @@ def _same(n: int, s: int) -> int:
     return -(-n // s)
 
 
-def conv(net: Net, x: int, n: int, c_in: int, c_out: int, k: int, s: int, padding: int = SAME,
-         dilation: int = 1) -> tuple[int, int]:  # fmt: skip
+def conv(
+    net: Net,
+    x: int,
+    n: int,
+    c_in: int,
+    c_out: int,
+    k: int,
+    s: int,
+    padding: int = SAME,
+    dilation: int = 1,
+) -> tuple[int, int]:
     e = dilation * (k - 1) + 1
     m = _same(n, s) if padding == SAME else (n - e) // s + 1
-    y = net.op("CONV_2D", [x, net.weight((c_out, k, k, c_in)), net.weight((c_out,))],
-               (1, m, m, c_out), "Conv2DOptions", padding=padding, strideW=s, strideH=s,
-               dilationWFactor=dilation, dilationHFactor=dilation)  # fmt: skip
+    y = net.op(
+        "CONV_2D",
+        [x, net.weight((c_out, k, k, c_in)), net.weight((c_out,))],
+        (1, m, m, c_out),
+        "Conv2DOptions",
+        padding=padding,
+        strideW=s,
+        strideH=s,
+        dilationWFactor=dilation,
+        dilationHFactor=dilation,
+    )
     return y, m
 
 
-def depthwise(net: Net, x: int, n: int, c: int, k: int, s: int, multiplier: int = 1) -> tuple[int, int]:
+def depthwise(
+    net: Net, x: int, n: int, c: int, k: int, s: int, multiplier: int = 1
+) -> tuple[int, int]:
     m = _same(n, s)
-    y = net.op("DEPTHWISE_CONV_2D", [x, net.weight((1, k, k, c * multiplier)),
-               net.weight((c * multiplier,))], (1, m, m, c * multiplier),
-               "DepthwiseConv2DOptions", padding=SAME, strideW=s, strideH=s,
-               depthMultiplier=multiplier)  # fmt: skip
+    y = net.op(
+        "DEPTHWISE_CONV_2D",
+        [x, net.weight((1, k, k, c * multiplier)), net.weight((c * multiplier,))],
+        (1, m, m, c * multiplier),
+        "DepthwiseConv2DOptions",
+        padding=SAME,
+        strideW=s,
+        strideH=s,
+        depthMultiplier=multiplier,
+    )
     return y, m
 
 
-def pool(net: Net, x: int, n: int, c: int, code: str, k: int, s: int, padding: int) -> tuple[int, int]:
+def pool(
+    net: Net, x: int, n: int, c: int, code: str, k: int, s: int, padding: int
+) -> tuple[int, int]:
     m = _same(n, s) if padding == SAME else (n - k) // s + 1
-    y = net.op(code, [x], (1, m, m, c), "Pool2DOptions", padding=padding, strideW=s, strideH=s,
-               filterWidth=k, filterHeight=k)  # fmt: skip
+    y = net.op(
+        code,
+        [x],
+        (1, m, m, c),
+        "Pool2DOptions",
+        padding=padding,
+        strideW=s,
+        strideH=s,
+        filterWidth=k,
+        filterHeight=k,
+    )
     return y, m
 
 
@@ -76,8 +112,13 @@ def padded_conv() -> bytes:
     net = Net((1, 10, 10, 3))
     p = net.op("PAD", [net.x, net.ints([[0, 0], [0, 1], [0, 1], [0, 0]])], (1, 11, 11, 3))
     y, _ = conv(net, p, 11, 3, 4, 3, 2, VALID)
-    r = net.op("MIRROR_PAD", [y, net.ints([[0, 0], [1, 1], [1, 1], [0, 0]])], (1, 7, 7, 4),
-               "MirrorPadOptions", mode=0)  # fmt: skip
+    r = net.op(
+        "MIRROR_PAD",
+        [y, net.ints([[0, 0], [1, 1], [1, 1], [0, 0]])],
+        (1, 7, 7, 4),
+        "MirrorPadOptions",
+        mode=0,
+    )
     return net.build([r])
 
 
@@ -91,8 +132,12 @@ def mobile_block() -> bytes:
     d, m = depthwise(net, a, m, 8, 3, 2, multiplier=2)
     g = net.op("MEAN", [d, net.ints([1, 2])], (1, 1, 1, 16), "ReducerOptions", keepDims=True)
     f = net.op("RESHAPE", [g, net.ints([1, 16])], (1, 16), "ReshapeOptions")
-    h = net.op("FULLY_CONNECTED", [f, net.weight((10, 16)), net.weight((10,))], (1, 10),
-               "FullyConnectedOptions")  # fmt: skip
+    h = net.op(
+        "FULLY_CONNECTED",
+        [f, net.weight((10, 16)), net.weight((10,))],
+        (1, 10),
+        "FullyConnectedOptions",
+    )
     s = net.op("SOFTMAX", [h], (1, 10), "SoftmaxOptions", beta=1.0)
     return net.build([s])
 
@@ -110,23 +155,46 @@ def squeeze_excite() -> bytes:
 def decoder() -> bytes:
     """A U-Net step: transposed conv (SAME) and a resize back up, concatenated with skips."""
     net = Net((1, 8, 8, 4))
-    y, m = conv(net, net.x, 8, 4, 4, 3, 2)
-    t = net.op("TRANSPOSE_CONV", [net.ints([1, 8, 8, 3]), net.weight((3, 3, 3, 4)), y],
-               (1, 8, 8, 3), "TransposeConvOptions", padding=SAME, strideW=2, strideH=2)  # fmt: skip
-    u = net.op("RESIZE_BILINEAR", [y, net.ints([8, 8])], (1, 8, 8, 4), "ResizeBilinearOptions",
-               halfPixelCenters=True)  # fmt: skip
-    v = net.op("RESIZE_NEAREST_NEIGHBOR", [y, net.ints([8, 8])], (1, 8, 8, 4),
-               "ResizeNearestNeighborOptions")  # fmt: skip
+    y, _ = conv(net, net.x, 8, 4, 4, 3, 2)
+    t = net.op(
+        "TRANSPOSE_CONV",
+        [net.ints([1, 8, 8, 3]), net.weight((3, 3, 3, 4)), y],
+        (1, 8, 8, 3),
+        "TransposeConvOptions",
+        padding=SAME,
+        strideW=2,
+        strideH=2,
+    )
+    u = net.op(
+        "RESIZE_BILINEAR",
+        [y, net.ints([8, 8])],
+        (1, 8, 8, 4),
+        "ResizeBilinearOptions",
+        halfPixelCenters=True,
+    )
+    v = net.op(
+        "RESIZE_NEAREST_NEIGHBOR",
+        [y, net.ints([8, 8])],
+        (1, 8, 8, 4),
+        "ResizeNearestNeighborOptions",
+    )
     c = net.op("CONCATENATION", [net.x, t, u, v], (1, 8, 8, 15), "ConcatenationOptions", axis=3)
-    w = net.op("TRANSPOSE_CONV", [net.ints([1, 10, 10, 2]), net.weight((2, 3, 3, 15)), c],
-               (1, 10, 10, 2), "TransposeConvOptions", padding=VALID, strideW=1, strideH=1)  # fmt: skip
+    w = net.op(
+        "TRANSPOSE_CONV",
+        [net.ints([1, 10, 10, 2]), net.weight((2, 3, 3, 15)), c],
+        (1, 10, 10, 2),
+        "TransposeConvOptions",
+        padding=VALID,
+        strideW=1,
+        strideH=1,
+    )
     return net.build([w])
 
 
 def space_depth() -> bytes:
     net = Net((1, 8, 8, 2))
     s = net.op("SPACE_TO_DEPTH", [net.x], (1, 4, 4, 8), "SpaceToDepthOptions", blockSize=2)
-    y, m = conv(net, s, 4, 8, 8, 3, 1)
+    y, _ = conv(net, s, 4, 8, 8, 3, 1)
     d = net.op("DEPTH_TO_SPACE", [y], (1, 8, 8, 2), "DepthToSpaceOptions", blockSize=2)
     return net.build([d])
 
@@ -134,13 +202,25 @@ def space_depth() -> bytes:
 def sliced() -> bytes:
     """x[:, 1::2, ::2, :] (STRIDED_SLICE) and a TRANSPOSE round trip."""
     net = Net((1, 9, 9, 3))
-    s = net.op("STRIDED_SLICE", [net.x, net.ints([0, 1, 0, 0]), net.ints([1, 9, 9, 3]),
-               net.ints([1, 2, 2, 1])], (1, 4, 5, 3), "StridedSliceOptions",
-               beginMask=0b1101, endMask=0b1111)  # fmt: skip
+    s = net.op(
+        "STRIDED_SLICE",
+        [net.x, net.ints([0, 1, 0, 0]), net.ints([1, 9, 9, 3]), net.ints([1, 2, 2, 1])],
+        (1, 4, 5, 3),
+        "StridedSliceOptions",
+        beginMask=0b1101,
+        endMask=0b1111,
+    )
     t = net.op("TRANSPOSE", [s, net.ints([0, 3, 1, 2])], (1, 3, 4, 5))
     b = net.op("TRANSPOSE", [t, net.ints([0, 2, 3, 1])], (1, 4, 5, 3))
-    y = net.op("CONV_2D", [b, net.weight((2, 3, 3, 3)), net.weight((2,))], (1, 2, 3, 2), "Conv2DOptions",
-               padding=SAME, strideW=2, strideH=2)  # fmt: skip
+    y = net.op(
+        "CONV_2D",
+        [b, net.weight((2, 3, 3, 3)), net.weight((2,))],
+        (1, 2, 3, 2),
+        "Conv2DOptions",
+        padding=SAME,
+        strideW=2,
+        strideH=2,
+    )
     return net.build([y])
 
 
@@ -163,13 +243,37 @@ def quantized() -> bytes:
         b = net.tensor((c_out,), TensorType.INT32, np.zeros(c_out, np.int32))
         net.tensors[b].scale = [q_in[0] * 0.01] * c_out if y == xq else [q_act[0] * 0.01] * c_out
         net.tensors[b].zero_point = [0] * c_out
-        code, options = (("DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions") if depth
-                         else ("CONV_2D", "Conv2DOptions"))  # fmt: skip
+        code, options = (
+            ("DEPTHWISE_CONV_2D", "DepthwiseConv2DOptions")
+            if depth
+            else ("CONV_2D", "Conv2DOptions")
+        )
         extra = {"depthMultiplier": 1} if depth else {}
-        y = net.op(code, [y, w, b], (1, m, m, c_out), options, dtype=TensorType.INT8,
-                   quant=q_act, padding=SAME, strideW=s, strideH=s, **extra)  # fmt: skip
-    p = net.op("AVERAGE_POOL_2D", [y], (1, 3, 3, 16), "Pool2DOptions", dtype=TensorType.INT8,
-               quant=q_act, padding=VALID, strideW=2, strideH=2, filterWidth=2, filterHeight=2)  # fmt: skip
+        y = net.op(
+            code,
+            [y, w, b],
+            (1, m, m, c_out),
+            options,
+            dtype=TensorType.INT8,
+            quant=q_act,
+            padding=SAME,
+            strideW=s,
+            strideH=s,
+            **extra,
+        )
+    p = net.op(
+        "AVERAGE_POOL_2D",
+        [y],
+        (1, 3, 3, 16),
+        "Pool2DOptions",
+        dtype=TensorType.INT8,
+        quant=q_act,
+        padding=VALID,
+        strideW=2,
+        strideH=2,
+        filterWidth=2,
+        filterHeight=2,
+    )
     d = net.op("DEQUANTIZE", [p], (1, 3, 3, 16))
     return net.build([d])
 
@@ -188,3 +292,29 @@ CASES: dict[str, Case] = {
     "sliced": Case(sliced),
     "quantized": Case(quantized, (16,)),
 }
+
+
+def fp16_weights() -> bytes:
+    """Float16 weights (post-training fp16 quantization): DEQUANTIZE ops on constants."""
+    net = Net((1, 10, 10, 3))
+    w16 = net.weight((4, 3, 3, 3), TensorType.FLOAT16)
+    w = net.op("DEQUANTIZE", [w16], (4, 3, 3, 3))
+    y = net.op("CONV_2D", [net.x, w, net.weight((4,))], (1, 5, 5, 4), "Conv2DOptions",
+               padding=SAME, strideW=2, strideH=2)  # fmt: skip
+    return net.build([y])
+
+
+def dynamic() -> bytes:
+    """A model converted with dynamic height and width: the resize's size is computed
+    from the conv output's shape (SHAPE → STRIDED_SLICE → MUL)."""
+    net = Net((1, 1, 1, 4), signature=(1, -1, -1, 4))
+    y, _ = conv(net, net.x, 1, 4, 4, 3, 2)
+    shape = net.op("SHAPE", [y], (4,), "ShapeOptions", dtype=TensorType.INT32, outType=2)
+    hw = net.op("STRIDED_SLICE", [shape, net.ints([1]), net.ints([3]), net.ints([1])], (2,),
+                "StridedSliceOptions", dtype=TensorType.INT32)  # fmt: skip
+    size = net.op("MUL", [hw, net.ints([2])], (2,), "MulOptions", dtype=TensorType.INT32)
+    u = net.op("RESIZE_NEAREST_NEIGHBOR", [y, size], (1, 2, 2, 4), "ResizeNearestNeighborOptions")
+    return net.build([u])
+
+
+CASES["fp16_weights"] = Case(fp16_weights, (13,))
