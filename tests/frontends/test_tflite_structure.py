@@ -12,9 +12,9 @@ import pytest
 import stridekit
 from stridekit.errors import ModelError
 from stridekit.frontends.tflite import load_tflite
+from tests.frontends.test_tflite_frontend import interpreter, nhwc, run
 from tests.frontends.tflite_builder import Net
 from tests.frontends.tflite_cases import CASES, dynamic, fp16_weights
-from tests.frontends.test_tflite_frontend import interpreter, nhwc, run
 from tools.make_tflite_samples import SAMPLES
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "tflite"
@@ -72,7 +72,7 @@ def test_an_operator_without_a_rule_is_listed_not_run(tmp_path: Path) -> None:
     analysis = stridekit.analyze(str(path))
     assert analysis.unhandled == ["CUSTOM:MyWarp"]
     assert analysis.layers[-1].rf is None  # it may mix positions: the field is global
-    with pytest.raises(ModelError, match="CUSTOM:MyWarp.*converted for"):
+    with pytest.raises(ModelError, match=r"CUSTOM:MyWarp.*converted for"):
         load_tflite(path, (1, 3, 16, 16))
 
 
