@@ -102,3 +102,56 @@ def test_stride_and_field_equal_the_torch_port(name: str, dilation: int, size: i
     found, expected = geometry(ours.layers), geometry(theirs.layers)
     assert len(found) == 4
     assert found == expected
+
+
+def transpose_conv(n: int, out: int, k: int, s: int, padding: int) -> bytes:
+    from tests.frontends.tflite_builder import Net
+
+    net = Net((1, n, n, 1))
+    w = net.tensor((1, k, k, 1), data=np.ones((1, k, k, 1), np.float32))
+    y = net.op(
+        "TRANSPOSE_CONV",
+        [net.ints([1, out, out, 1]), w, net.x],
+        (1, out, out, 1),
+        "TransposeConvOptions",
+        padding=padding,
+        strideW=s,
+        strideH=s,
+    )
+    return net.build([y])
+
+
+@pytest.mark.parametrize(
+    ("n", "out", "k", "s", "padding"),
+    [
+        (4, 8, 3, 2, 0),
+        (5, 10, 4, 2, 0),
+        (3, 9, 3, 3, 0),
+        (5, 11, 3, 2, 1),
+        (4, 10, 3, 2, 1),
+        (4, 9, 3, 2, 1),
+        (4, 8, 2, 2, 0),
+    ],
+)
+def test_transposed_windows_place_pixels_where_litert_does(
+    n: int, out: int, k: int, s: int, padding: int
+) -> None:
+    """Each input pixel lands where LiteRT puts it: torch's ``conv_transpose2d`` through
+    the windows stridekit read (padding, output padding) gives the same map."""
+    data = transpose_conv(n, out, k, s, padding)
+    (window, _) = load_tflite(data).output.windows
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0.5, 1, (1, n, n, 1)).astype(np.float32)
+    runner = interpreter(data)
+    runner.set_tensor(runner.get_input_details()[0]["index"], x)
+    runner.invoke()
+    theirs = runner.get_tensor(runner.get_output_details()[0]["index"])[0, :, :, 0]
+    lo, hi = window.padding
+    full = torch.nn.functional.conv_transpose2d(
+        torch.from_numpy(x).permute(0, 3, 1, 2), torch.ones(1, 1, k, k), stride=s
+    )[0, 0]
+    extra = window.output_padding
+    full = torch.nn.functional.pad(full, (0, extra, 0, extra))  # pixels no window reaches
+    ours = full[lo : full.shape[0] - hi, lo : full.shape[1] - hi].numpy()
+    assert ours.shape == theirs.shape == (out, out)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5)

@@ -61,8 +61,17 @@ def test_weights_behind_dequantize_are_counted_once() -> None:
 def custom_model() -> bytes:
     net = Net((1, 8, 8, 3))
     y = net.op("CUSTOM", [net.x], (1, 8, 8, 3), custom="MyWarp")
-    z = net.op("AVERAGE_POOL_2D", [y], (1, 4, 4, 3), "Pool2DOptions", padding=1, strideW=2,
-               strideH=2, filterWidth=2, filterHeight=2)  # fmt: skip
+    z = net.op(
+        "AVERAGE_POOL_2D",
+        [y],
+        (1, 4, 4, 3),
+        "Pool2DOptions",
+        padding=1,
+        strideW=2,
+        strideH=2,
+        filterWidth=2,
+        filterHeight=2,
+    )
     return net.build([z])
 
 

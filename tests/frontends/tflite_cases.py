@@ -299,8 +299,15 @@ def fp16_weights() -> bytes:
     net = Net((1, 10, 10, 3))
     w16 = net.weight((4, 3, 3, 3), TensorType.FLOAT16)
     w = net.op("DEQUANTIZE", [w16], (4, 3, 3, 3))
-    y = net.op("CONV_2D", [net.x, w, net.weight((4,))], (1, 5, 5, 4), "Conv2DOptions",
-               padding=SAME, strideW=2, strideH=2)  # fmt: skip
+    y = net.op(
+        "CONV_2D",
+        [net.x, w, net.weight((4,))],
+        (1, 5, 5, 4),
+        "Conv2DOptions",
+        padding=SAME,
+        strideW=2,
+        strideH=2,
+    )
     return net.build([y])
 
 
@@ -310,11 +317,55 @@ def dynamic() -> bytes:
     net = Net((1, 1, 1, 4), signature=(1, -1, -1, 4))
     y, _ = conv(net, net.x, 1, 4, 4, 3, 2)
     shape = net.op("SHAPE", [y], (4,), "ShapeOptions", dtype=TensorType.INT32, outType=2)
-    hw = net.op("STRIDED_SLICE", [shape, net.ints([1]), net.ints([3]), net.ints([1])], (2,),
-                "StridedSliceOptions", dtype=TensorType.INT32)  # fmt: skip
+    hw = net.op(
+        "STRIDED_SLICE",
+        [shape, net.ints([1]), net.ints([3]), net.ints([1])],
+        (2,),
+        "StridedSliceOptions",
+        dtype=TensorType.INT32,
+    )
     size = net.op("MUL", [hw, net.ints([2])], (2,), "MulOptions", dtype=TensorType.INT32)
     u = net.op("RESIZE_NEAREST_NEIGHBOR", [y, size], (1, 2, 2, 4), "ResizeNearestNeighborOptions")
     return net.build([u])
 
 
 CASES["fp16_weights"] = Case(fp16_weights, (13,))
+
+
+def quantized_uint8() -> bytes:
+    """Legacy uint8 quantization (per-tensor weights, zero points 128): conv, pool."""
+    net = Net((1, 11, 11, 2))
+    q = (1 / 64, 128)
+    xq = net.op("QUANTIZE", [net.x], (1, 11, 11, 2), dtype=TensorType.UINT8, quant=q)
+    w = net.tensor((4, 3, 3, 2), TensorType.UINT8, np.full((4, 3, 3, 2), 130, np.uint8))
+    net.tensors[w].scale, net.tensors[w].zero_point = [0.01], [128]
+    b = net.tensor((4,), TensorType.INT32, np.zeros(4, np.int32))
+    net.tensors[b].scale, net.tensors[b].zero_point = [q[0] * 0.01], [0]
+    y = net.op(
+        "CONV_2D",
+        [xq, w, b],
+        (1, 6, 6, 4),
+        "Conv2DOptions",
+        dtype=TensorType.UINT8,
+        quant=q,
+        padding=SAME,
+        strideW=2,
+        strideH=2,
+    )
+    p = net.op(
+        "MAX_POOL_2D",
+        [y],
+        (1, 3, 3, 4),
+        "Pool2DOptions",
+        dtype=TensorType.UINT8,
+        quant=q,
+        padding=SAME,
+        strideW=2,
+        strideH=2,
+        filterWidth=3,
+        filterHeight=3,
+    )
+    return net.build([net.op("DEQUANTIZE", [p], (1, 3, 3, 4))])
+
+
+CASES["quantized_uint8"] = Case(quantized_uint8, (14,))
