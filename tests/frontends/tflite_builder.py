@@ -164,7 +164,13 @@ class Net:
             }
             if op.options is not None:
                 values["BuiltinOptionsType"] = getattr(BuiltinOptions, op.options)
-                values["BuiltinOptions"] = _table(b, op.options, op.values)
+                options = {  # int vectors (a squeeze's dims) are written before the table
+                    k: b.CreateNumpyVector(np.asarray(v, dtype=np.int32))
+                    if isinstance(v, list)
+                    else v
+                    for k, v in op.values.items()
+                }
+                values["BuiltinOptions"] = _table(b, op.options, options)
             op_offsets.append(_table(b, "Operator", values))
         code_offsets = []
         for code, custom in codes:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tests.frontends.tflite_builder import Net, TensorType
+from tests.frontends.tflite_builder import Net, Op, TensorType
 
 SAME, VALID = 0, 1
 
@@ -369,3 +369,23 @@ def quantized_uint8() -> bytes:
 
 
 CASES["quantized_uint8"] = Case(quantized_uint8, (14,))
+
+
+def views() -> bytes:
+    """SPLIT, CONCATENATION, SLICE, GATHER, EXPAND_DIMS, SQUEEZE, tokens through RESHAPE,
+    BATCH_MATMUL with a constant, a SUM over the tokens."""
+    net = Net((1, 8, 8, 4))
+    y = net.tensor((1, 8, 8, 2))
+    z = net.tensor((1, 8, 8, 2))
+    net.ops.append(Op("SPLIT", [net.ints(3), net.x], [y, z], "SplitOptions", {"numSplits": 2}))
+    c = net.op("CONCATENATION", [z, y], (1, 8, 8, 4), "ConcatenationOptions", axis=-1)
+    s = net.op("SLICE", [c, net.ints([0, 1, 1, 0]), net.ints([1, 6, -1, -1])], (1, 6, 7, 4))
+    g = net.op("GATHER", [s, net.ints([0, 2, 3])], (1, 6, 7, 3), "GatherOptions", axis=3)
+    e = net.op("EXPAND_DIMS", [g, net.ints(0)], (1, 1, 6, 7, 3))
+    q = net.op("SQUEEZE", [e], (1, 6, 7, 3), "SqueezeOptions", squeezeDims=[0])
+    r = net.op("RESHAPE", [q, net.ints([1, 42, 3])], (1, 42, 3), "ReshapeOptions")
+    m = net.op("BATCH_MATMUL", [r, net.weight((1, 3, 5))], (1, 42, 5), "BatchMatMulOptions")
+    return net.build([net.op("SUM", [m, net.ints([1])], (1, 5), "ReducerOptions")])
+
+
+CASES["views"] = Case(views)
