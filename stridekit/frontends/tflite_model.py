@@ -18,6 +18,7 @@ import importlib
 import os
 from dataclasses import dataclass, field
 from functools import cache
+from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -205,10 +206,10 @@ class _Reader:
         info = TensorInfo(index, name, shape, signature, kind, bool(raw))
         value = None
         dtype = DTYPES.get(kind)
-        count = int(np.prod(shape)) if shape else 1
-        if raw and dtype is not None and count <= VALUE_LIMIT:
-            if count * np.dtype(dtype).itemsize != len(raw):
-                raise ModelError(f"tensor #{index} of shape {shape} holds {len(raw)} bytes")
+        count = prod(shape)
+        # a sparse or packed tensor holds fewer bytes than its shape: no value, only a shape
+        size = count * np.dtype(dtype).itemsize if dtype is not None else -1
+        if raw and count <= VALUE_LIMIT and size == len(raw):
             value = np.frombuffer(raw, dtype=dtype).reshape(shape)
         return info, value
 
