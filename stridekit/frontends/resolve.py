@@ -9,6 +9,8 @@
                           dotted attribute, a class, or a module instance)
 ``path/to/file.py:name``  ``name()`` from that file (its folder is importable meanwhile)
 ``model.onnx``            `stridekit.frontends.onnx.load_onnx`
+``model.tflite``          `stridekit.frontends.tflite.load_tflite` (read as data; shapes
+                          channels-first, e.g. ``(1, 3, 224, 224)``)
 ``net.yaml`` / ``.json``  `stridekit.frontends.spec.load_spec`
 ``NAME``                  a torchvision model of that name, else a timm one
 ========================  =============================================================
@@ -44,12 +46,12 @@ from stridekit.graph import Graph
 if TYPE_CHECKING:
     from torch import nn
 
-Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "spec"]
+Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "tflite", "spec"]
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors", ".h5")
 FORMS = (
     "torchvision:NAME, timm:NAME, ultralytics:NAME.yaml, hf:ClassName, "
-    "package.module:factory, path/to/file.py:factory, model.onnx or spec.yaml"
+    "package.module:factory, path/to/file.py:factory, model.onnx, model.tflite or spec.yaml"
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -68,7 +70,7 @@ class Resolved:
     module: nn.Module | None = None
     graph: Graph | None = None
     input_shape: tuple[int, ...] | None = None
-    path: Path | None = None  # the ONNX or spec file, to rebuild at another input shape
+    path: Path | None = None  # the ONNX, TFLite or spec file, to rebuild at another shape
 
     def to_graph(self, input_shape: tuple[int, ...] | None = None) -> Graph:
         """The graph at ``input_shape`` (default: the suggested one): traced or rebuilt.
@@ -136,7 +138,7 @@ def resolve(
             "(torch.onnx.export(model, example, 'model.onnx')) or give a factory, "
             "e.g. path/to/file.py:build_model"
         )
-    if suffix == ".onnx" or suffix in SPEC_SUFFIXES:
+    if suffix in (".onnx", ".tflite") or suffix in SPEC_SUFFIXES:
         graph, source = _load_file(path, input_shape)
         return Resolved(text, source, graph=graph, input_shape=graph.input_shape, path=path)
     target, colon, attribute = text.rpartition(":")
@@ -158,6 +160,10 @@ def _load_file(path: Path, input_shape: tuple[int, ...] | None) -> tuple[Graph, 
         from stridekit.frontends.onnx import load_onnx
 
         return load_onnx(path, input_shape), "onnx"
+    if path.suffix.lower() == ".tflite":
+        from stridekit.frontends.tflite import load_tflite
+
+        return load_tflite(path, input_shape), "tflite"
     from stridekit.frontends.spec import load_spec
 
     return load_spec(path, input_shape), "spec"
