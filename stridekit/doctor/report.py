@@ -16,6 +16,7 @@ from rich.text import Text
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import RULES
+from stridekit.object_coverage import ObjectCoverage
 from stridekit.render import Result, table
 
 SHOWN_NODES = 3  # layers named on a grouped line before "+N more"
@@ -78,6 +79,7 @@ class Report(Result):
     findings: tuple[Finding, ...]
     model: str = "model"
     input_shape: tuple[int, ...] = ()
+    objects: ObjectCoverage | None = None  # with object sizes: which level serves each
 
     @property
     def worst(self) -> Severity | None:
@@ -91,12 +93,13 @@ class Report(Result):
 
     def to_dict(self) -> dict[str, Any]:
         counts = {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
-        return {
+        data = {
             "model": self.model,
             "input_shape": list(self.input_shape),
             "findings": [f.to_dict() for f in self.findings],
             "counts": counts,
         }
+        return data if self.objects is None else {**data, "objects": self.objects.to_dict()}
 
     def each(self) -> ReportListing:
         """The same report, listing every finding with its message (``--all``)."""
@@ -105,9 +108,13 @@ class Report(Result):
     def _title(self) -> str:
         return f"{self.model}: {len(self.findings)} findings"
 
+    def with_objects(self, found: RenderableType) -> RenderableType:
+        """The findings, then the table of object sizes by level (with ``objects``)."""
+        return found if self.objects is None else Group(found, self.objects)
+
     def __rich__(self) -> RenderableType:
         if not self.findings:
-            return Text(f"{self.model}: no findings")
+            return self.with_objects(Text(f"{self.model}: no findings"))
         groups = group_findings(self.findings)
         grouped = table(
             self._title(),
@@ -116,8 +123,9 @@ class Report(Result):
             overflow="fold",
         )
         if len(groups) == len(self.findings):
-            return grouped
-        return Group(grouped, Text("one line per code: --all (Report.each()) lists each finding"))
+            return self.with_objects(grouped)
+        note = Text("one line per code: --all (Report.each()) lists each finding")
+        return self.with_objects(Group(grouped, note))
 
 
 @dataclass(frozen=True)
@@ -132,10 +140,12 @@ class ReportListing(Result):
     def __rich__(self) -> RenderableType:
         report = self.report
         if not report.findings:
-            return Text(f"{report.model}: no findings")
-        return table(
-            report._title(),
-            ("severity", "code", "node", "message", "fix"),
-            ((f.severity.value, f.code, f.node, f.message, f.fix) for f in report.findings),
-            overflow="fold",
+            return report.with_objects(Text(f"{report.model}: no findings"))
+        return report.with_objects(
+            table(
+                report._title(),
+                ("severity", "code", "node", "message", "fix"),
+                ((f.severity.value, f.code, f.node, f.message, f.fix) for f in report.findings),
+                overflow="fold",
+            )
         )
