@@ -106,17 +106,18 @@ def _small(coverage: ObjectCoverage, verdict: str) -> Finding | None:
         return None
     finest = rows[0].level
     spans = ", ".join(number_text(row.cells) for row in rows)
+    spans += " cell" if all(row.cells == 1 for row in rows) else " cells"
     where = f"{finest.name} (stride {number_text(finest.stride)}, {_grid(finest)})"
     if verdict == LOST:
         code, severity = "objects-lost", Severity.warning
         message = (
             f"objects of {_sizes_text(rows)} are smaller than the stride of the finest level "
-            f"{where}: {spans} cells, so at some offsets no position falls inside them"
+            f"{where}: {spans}, so at some offsets no position falls inside them"
         )
     else:
         code, severity = "objects-undersampled", Severity.info
         message = (
-            f"objects of {_sizes_text(rows)} span {spans} cells of the finest level {where}, "
+            f"objects of {_sizes_text(rows)} span {spans} of the finest level {where}, "
             f"fewer than the {coverage.min_cells} a level serves"
         )
     data = {
@@ -126,7 +127,9 @@ def _small(coverage: ObjectCoverage, verdict: str) -> Finding | None:
         "stride": str(finest.stride),
         "min_cells": coverage.min_cells,
     }
-    return Finding(code, severity, finest.source, message, _finer_level(rows[0], coverage.min_cells), data)
+    return Finding(
+        code, severity, finest.source, message, _finer_level(rows[0], coverage.min_cells), data
+    )
 
 
 def _grid(level: PyramidLevel) -> str:
