@@ -172,7 +172,7 @@ class PlanReport(Result):
         notes = [f"{n} x {severity} {code}" for (severity, code), n in sorted(counts.items())]
         summary = "best plan's findings: " + (", ".join(notes) or "none")
         why = [Text(self.bottleneck_note)] if self.bottleneck_note else []
-        levels = [self.objects[0]] if self.objects else []
+        levels = [self.objects[0].__rich__()] if self.objects else []
         return Group(
             ranking,
             self.plans[0].layer_table("best plan, layer by layer"),

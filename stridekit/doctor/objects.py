@@ -65,7 +65,7 @@ def model_levels(analysis: Analysis) -> tuple[PyramidLevel, ...]:
         )
     return tuple(
         pyramid_level(
-            f"output {o.name}",
+            o.node,
             o.stride or (),
             analysis.graph[o.node].spatial_shape,
             o.receptive_field,

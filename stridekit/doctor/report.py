@@ -110,7 +110,7 @@ class Report(Result):
 
     def with_objects(self, found: RenderableType) -> RenderableType:
         """The findings, then the table of object sizes by level (with ``objects``)."""
-        return found if self.objects is None else Group(found, self.objects)
+        return found if self.objects is None else Group(found, self.objects.__rich__())
 
     def __rich__(self) -> RenderableType:
         if not self.findings:
