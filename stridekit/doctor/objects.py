@@ -140,8 +140,10 @@ def _beyond_field(coverage: ObjectCoverage) -> Finding | None:
     rows = [row for row in coverage.rows if row.verdict == BEYOND_FIELD]
     if not rows:
         return None
+    # the widest field, the coarsest level among equals (a max-pooled P6 sees what P5 sees)
     widest = max(
-        (lv for lv in coverage.levels if lv.field is not None), key=lambda lv: lv.field or 0
+        (lv for lv in coverage.levels if lv.field is not None),
+        key=lambda lv: (lv.field or 0, lv.stride),
     )
     field = widest.field or Fraction(0)
     largest = rows[-1].size

@@ -94,6 +94,15 @@ def test_fpn_backbone_maps_are_the_levels() -> None:
     assert [row.level.stride for row in report.objects.rows] == expected == [4, 8, 16, 32, 64, 64]
     assert all(row.verdict == "served" for row in report.objects.rows)
     assert not [f for f in report.findings if f.code in OBJECT_RULES]
+    # P6 max-pools P5: the same field; a 512-px object spans 512/64 = 8 cells of P6 but is
+    # wider than that field, so the fix is a level coarser than P6, not P6 again
+    report = doctor(analyze(model, (1, 3, 256, 256)), objects="512")
+    (finding,) = [f for f in report.findings if f.code == "objects-beyond-field"]
+    fields = [lv.field for lv in report.objects.levels]  # type: ignore[union-attr]
+    assert fields[-1] == fields[-2] == max(f for f in fields if f is not None) < 512
+    assert finding.data["level"] == "P6"
+    assert "add a coarser level (P7, stride 128)" in finding.fix  # 2·64
+    assert f"by {512 - fields[-1]} px" in finding.fix
 
 
 def _autograd_field(model: nn.Module, size: int) -> int:
