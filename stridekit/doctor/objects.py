@@ -79,25 +79,39 @@ def _sizes_text(rows: Sequence[ObjectRow]) -> str:
     return ", ".join(str(row.size) for row in rows) + " px"
 
 
+def _cells(value: Fraction) -> str:
+    return f"{number_text(value)} cell" + ("" if value == 1 else "s")
+
+
 def _finer_level(row: ObjectRow, min_cells: int) -> str:
     """The octaves below the finest level at which the smallest object spans ``min_cells``
-    cells: the stride, its name, its grid and its cost in positions."""
+    cells (no finer than one cell per pixel the network sees: stride 1 of the resized
+    image, when the model resizes): the stride, its name, its grid and its cost in
+    positions, and the upsampling still needed when stride 1 is not fine enough."""
     finest = row.level
-    octaves = 1
-    while cells(row.size, finest.stride / 2**octaves) < min_cells:
+    own = finest.stride_resized if finest.stride_resized is not None else finest.stride
+    octaves = 0
+    while cells(row.size, finest.stride / 2**octaves) < min_cells and own / 2 ** (octaves + 1) >= 1:
         octaves += 1
     stride = finest.stride / 2**octaves
-    resized = None if finest.stride_resized is None else finest.stride_resized / 2**octaves
-    name = level_name(resized if resized is not None else stride)
+    spanned = cells(row.size, stride)
+    upsample = Fraction(min_cells) / spanned  # the object must grow this much on the input
+    more = f"{min_cells} cells need the input upsampled {number_text(upsample)}x"
+    if octaves == 0:
+        return (
+            f"{finest.name} already has a cell per pixel: {more} (objects of {row.size} px "
+            f"span {_cells(spanned)} of {finest.name})"
+        )
+    name = level_name(own / 2**octaves)
     grid = "x".join(str(n * 2**octaves) for n in finest.grid)
     span = "one octave" if octaves == 1 else f"{octaves} octaves"
     label = f"{name}, " if name.startswith("P") else ""
-    spanned = number_text(cells(row.size, stride))
-    return (
+    text = (
         f"add a level at stride {number_text(stride)} ({label}{span} finer than {finest.name}): "
-        f"objects of {row.size} px then span {spanned} cells; its map is {grid}, "
+        f"objects of {row.size} px then span {_cells(spanned)}; its map is {grid}, "
         f"{4**octaves}x the positions of {finest.name}'s"
     )
+    return text if spanned >= min_cells else f"{text}; {more}"
 
 
 def _small(coverage: ObjectCoverage, verdict: str) -> Finding | None:

@@ -15,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from stridekit.doctor.finding import Finding, Severity
+from stridekit.doctor.objects import OBJECT_RULES
 from stridekit.doctor.registry import RULES
 from stridekit.object_coverage import ObjectCoverage
 from stridekit.render import Result, table
@@ -39,10 +40,11 @@ class FindingGroup:
     def cells(self) -> tuple[str, str, str, str, str, str]:
         first = self.findings[0]
         rule = RULES.get(self.code)
-        if len(self.findings) == 1 or rule is None:
+        summary = rule.summary if rule is not None else OBJECT_RULES.get(self.code)
+        if len(self.findings) == 1 or summary is None:
             example = first.message if len(self.findings) == 1 else f"e.g. {first.message}"
         else:
-            example = rule.summary
+            example = summary
         return (
             self.severity.value,
             self.code,

@@ -173,3 +173,24 @@ def test_faster_rcnn_levels_by_their_resized_strides() -> None:
         ("P2", Fraction(5, 2)),
         ("P3", Fraction(5, 2)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("stride", "expected"),
+    [
+        # 1 px at stride 4: a quarter cell; stride 4/2² = 1 is as fine as the pixels go (1
+        # cell), so 2 cells need the input upsampled 2/1 = 2 times
+        (
+            4,
+            "add a level at stride 1 (P0, 2 octaves finer than P2): objects of 1 px then "
+            "span 1 cell; its map is 64x64, 16x the positions of P2's; 2 cells need the input "
+            "upsampled 2x",
+        ),
+        (1, "P0 already has a cell per pixel: 2 cells need the input upsampled 2x"),
+    ],
+)
+def test_the_finer_level_stops_at_one_cell_per_pixel(stride: int, expected: str) -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, stride, stride=stride)).eval()
+    report = doctor(analyze(model, (1, 3, 64, 64)), objects="1")
+    (finding,) = [f for f in report.findings if f.code.startswith("objects-")]
+    assert finding.fix.startswith(expected)
