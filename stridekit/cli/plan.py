@@ -22,6 +22,7 @@ from stridekit.design.presets import (
     with_overrides,
     with_volume_drop,
 )
+from stridekit.objects import parse_objects
 
 
 @app.command("plan")
@@ -53,6 +54,12 @@ def plan_command(
         "'off'. The task presets prefer 2 without requiring it: the plans with the fewest "
         "layers over 2 (the first as late as possible) rank first; 'off' lifts that too.",
     ),
+    objects: list[str] = typer.Option(
+        None,
+        "--objects",
+        help="Detection: object sizes in input pixels (a range 8:256, a list 8,16,32, "
+        "repeatable); the levels are chosen to serve them, one per octave.",
+    ),
     top: int = typer.Option(5, "--top", help="How many plans to show."),
     write_spec: Path = typer.Option(None, "--write-spec", help="Write the best plan as a spec."),
     fmt: Format = typer.Option(Format.table, "--format", help="Output format."),
@@ -60,15 +67,19 @@ def plan_command(
     """Place strides (1-4), dilations and paddings to meet a task's constraints at least cost.
 
     Example: stridekit plan --template vgg16 --input 224 --task classification
+    Detection: stridekit plan --task detection --objects 8:256 --input 640
     """
     size = parse_sizes(input_size, "input")[0]
+    sizes = None if objects is None else parse_objects(objects)
+    if sizes is not None and task is None:
+        task = "detection"  # object sizes say what the plan is for
     if Path(template).suffix in (".yaml", ".yml", ".json"):
         layers, channels = load_template(template)
     else:
         layers, channels = family(template), 3
     if task is None and output_stride is None and output_size is None:
         raise UsageError("give a --task, or an --output-stride or --output-size to plan for")
-    base = task_constraints(task, size) if task else Constraints()
+    base = task_constraints(task, size, sizes) if task else Constraints()
     if max_macs is not None and max_flops is not None:
         raise UsageError("give --max-macs or --max-flops, not both")
     for option, value in (("--max-macs", max_macs), ("--max-flops", max_flops)):
@@ -89,7 +100,14 @@ def plan_command(
     if max_volume_drop is not None:
         constraints = with_volume_drop(constraints, parse_drop(max_volume_drop))
     report = plan_report(
-        template, layers, size, constraints, input_channels=channels, top=top, task=task
+        template,
+        layers,
+        size,
+        constraints,
+        input_channels=channels,
+        top=top,
+        task=task,
+        objects=sizes,
     )
     if write_spec is not None:
         write_spec.write_text(yaml.safe_dump(report.spec(), sort_keys=False))

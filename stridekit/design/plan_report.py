@@ -13,10 +13,13 @@ from rich.text import Text
 
 from stridekit.analysis import analyze_graph
 from stridekit.design.bottleneck import drop_text
+from stridekit.design.detection import plan_coverage
 from stridekit.design.plan import Constraints, Infeasible, Layer, Plan, plan
 from stridekit.doctor import Finding, doctor
 from stridekit.geometry import Window
 from stridekit.graph import Graph, Node
+from stridekit.object_coverage import ObjectCoverage
+from stridekit.objects import MIN_CELLS, ObjectSizes
 from stridekit.render import Result, human, table
 
 
@@ -121,17 +124,21 @@ class PlanReport(Result):
     task: str | None = None
     input_channels: int = 3
     bottleneck_note: str | None = None  # why the best plan has layers over the preferred drop
+    objects: tuple[ObjectCoverage, ...] = ()  # per plan, with object sizes: the level of each
 
     def to_dict(self) -> dict[str, Any]:
+        plans = []
+        for i, (p, found) in enumerate(zip(self.plans, self.findings, strict=True)):
+            entry = {**p.to_dict(), "findings": [f.to_dict() for f in found]}
+            if self.objects:
+                entry["objects"] = self.objects[i].to_dict()
+            plans.append(entry)
         return {
             "template": self.template_name,
             "input_size": self.input_size,
             "task": self.task,
             "bottleneck_note": self.bottleneck_note,
-            "plans": [
-                {**p.to_dict(), "findings": [f.to_dict() for f in found]}
-                for p, found in zip(self.plans, self.findings, strict=True)
-            ],
+            "plans": plans,
         }
 
     def spec(self) -> dict[str, Any]:
@@ -165,9 +172,11 @@ class PlanReport(Result):
         notes = [f"{n} x {severity} {code}" for (severity, code), n in sorted(counts.items())]
         summary = "best plan's findings: " + (", ".join(notes) or "none")
         why = [Text(self.bottleneck_note)] if self.bottleneck_note else []
+        levels = [self.objects[0].__rich__()] if self.objects else []
         return Group(
             ranking,
             self.plans[0].layer_table("best plan, layer by layer"),
+            *levels,
             *why,
             Text(summary + " (stridekit doctor on --write-spec shows them all)"),
         )
@@ -243,11 +252,28 @@ def plan_report(
     input_channels: int = 3,
     top: int = 5,
     task: str | None = None,
+    objects: ObjectSizes | None = None,
+    min_cells: int = MIN_CELLS,
 ) -> PlanReport:
-    """`plan` the template, then run the doctor over each plan's network."""
+    """`plan` the template, then run the doctor over each plan's network; with
+    ``objects``, explain each object size on each plan's levels (``constraints.levels``,
+    `stridekit.design.detection`).
+
+    >>> from stridekit.design.presets import family, task_constraints
+    >>> from stridekit.objects import parse_objects
+    >>> objects = parse_objects("8:32")
+    >>> c = task_constraints("detection", 128, objects)     # levels 4, 8, 16
+    >>> report = plan_report("plain8", family("plain8"), 128, c, top=1, objects=objects)
+    >>> [(r.size, r.level.name, str(r.cells)) for r in report.objects[0].rows]
+    [(8, 'P2', '2'), (16, 'P3', '2'), (32, 'P4', '2')]
+    """
     plans = plan(template, input_size, constraints, input_channels=input_channels, top=top)
     findings = tuple(tuple(plan_findings(template, p, input_size, input_channels)) for p in plans)
     note = bottleneck_note(template, plans[0], input_size, constraints, input_channels)
+    coverage: tuple[ObjectCoverage, ...] = ()
+    if objects is not None:
+        strides = sorted(constraints.levels)
+        coverage = tuple(plan_coverage(p, objects, strides, min_cells) for p in plans)
     return PlanReport(
         template_name,
         tuple(template),
@@ -257,4 +283,5 @@ def plan_report(
         task,
         input_channels,
         note,
+        coverage,
     )

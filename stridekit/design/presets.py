@@ -9,9 +9,11 @@ from typing import Any
 
 import yaml
 
+from stridekit.design.detection import detection_constraints
 from stridekit.design.plan import Constraints, Layer
-from stridekit.errors import ChoiceError, SpecError
+from stridekit.errors import ChoiceError, SpecError, UsageError
 from stridekit.geometry.limits import check_size
+from stridekit.objects import ObjectSizes
 
 TASKS = ("classification", "segmentation", "detection", "small-objects")
 # Szegedy et al. 2016: prefer that no layer shrinks C·H·W by more than this (a stride of 2
@@ -21,8 +23,10 @@ TASKS = ("classification", "segmentation", "detection", "small-objects")
 PREFERRED_VOLUME_DROP = Fraction(2)
 
 
-def task_constraints(task: str, input_size: int) -> Constraints:
-    """Constraints of a task preset for an input of ``input_size`` pixels.
+def task_constraints(task: str, input_size: int, objects: ObjectSizes | None = None) -> Constraints:
+    """Constraints of a task preset for an input of ``input_size`` pixels; for detection
+    with ``objects`` (sizes in pixels), the levels that serve them
+    (`stridekit.design.detection`) instead of the fixed 8, 16, 32.
 
     >>> task_constraints("classification", 224).output_stride
     32
@@ -30,8 +34,19 @@ def task_constraints(task: str, input_size: int) -> Constraints:
     (8, 16, 32)
     >>> task_constraints("classification", 224).preferred_volume_drop
     Fraction(2, 1)
+    >>> from stridekit.objects import parse_objects
+    >>> task_constraints("detection", 640, parse_objects("8:256")).levels
+    (4, 8, 16, 32, 64, 128)
     """
     drop = PREFERRED_VOLUME_DROP
+    if objects is not None and task != "detection":
+        raise UsageError(
+            f"--objects plans the pyramid levels of a detector; use --task detection, not {task}"
+        )
+    if objects is not None:
+        return detection_constraints(
+            objects, input_size, base=Constraints(preferred_volume_drop=drop)
+        )
     if task == "classification":  # stride 32 and a field that covers the image
         return Constraints(output_stride=32, min_rf=input_size, preferred_volume_drop=drop)
     if task == "segmentation":  # stride 8 with dilation to keep the field

@@ -15,7 +15,9 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from stridekit.doctor.finding import Finding, Severity
+from stridekit.doctor.objects import OBJECT_RULES
 from stridekit.doctor.registry import RULES
+from stridekit.object_coverage import ObjectCoverage
 from stridekit.render import Result, table
 
 SHOWN_NODES = 3  # layers named on a grouped line before "+N more"
@@ -38,10 +40,11 @@ class FindingGroup:
     def cells(self) -> tuple[str, str, str, str, str, str]:
         first = self.findings[0]
         rule = RULES.get(self.code)
-        if len(self.findings) == 1 or rule is None:
+        summary = rule.summary if rule is not None else OBJECT_RULES.get(self.code)
+        if len(self.findings) == 1 or summary is None:
             example = first.message if len(self.findings) == 1 else f"e.g. {first.message}"
         else:
-            example = rule.summary
+            example = summary
         return (
             self.severity.value,
             self.code,
@@ -78,6 +81,7 @@ class Report(Result):
     findings: tuple[Finding, ...]
     model: str = "model"
     input_shape: tuple[int, ...] = ()
+    objects: ObjectCoverage | None = None  # with object sizes: which level serves each
 
     @property
     def worst(self) -> Severity | None:
@@ -91,12 +95,13 @@ class Report(Result):
 
     def to_dict(self) -> dict[str, Any]:
         counts = {s.value: sum(f.severity == s for f in self.findings) for s in Severity}
-        return {
+        data = {
             "model": self.model,
             "input_shape": list(self.input_shape),
             "findings": [f.to_dict() for f in self.findings],
             "counts": counts,
         }
+        return data if self.objects is None else {**data, "objects": self.objects.to_dict()}
 
     def each(self) -> ReportListing:
         """The same report, listing every finding with its message (``--all``)."""
@@ -105,9 +110,13 @@ class Report(Result):
     def _title(self) -> str:
         return f"{self.model}: {len(self.findings)} findings"
 
+    def with_objects(self, found: RenderableType) -> RenderableType:
+        """The findings, then the table of object sizes by level (with ``objects``)."""
+        return found if self.objects is None else Group(found, self.objects.__rich__())
+
     def __rich__(self) -> RenderableType:
         if not self.findings:
-            return Text(f"{self.model}: no findings")
+            return self.with_objects(Text(f"{self.model}: no findings"))
         groups = group_findings(self.findings)
         grouped = table(
             self._title(),
@@ -116,8 +125,9 @@ class Report(Result):
             overflow="fold",
         )
         if len(groups) == len(self.findings):
-            return grouped
-        return Group(grouped, Text("one line per code: --all (Report.each()) lists each finding"))
+            return self.with_objects(grouped)
+        note = Text("one line per code: --all (Report.each()) lists each finding")
+        return self.with_objects(Group(grouped, note))
 
 
 @dataclass(frozen=True)
@@ -132,10 +142,12 @@ class ReportListing(Result):
     def __rich__(self) -> RenderableType:
         report = self.report
         if not report.findings:
-            return Text(f"{report.model}: no findings")
-        return table(
-            report._title(),
-            ("severity", "code", "node", "message", "fix"),
-            ((f.severity.value, f.code, f.node, f.message, f.fix) for f in report.findings),
-            overflow="fold",
+            return report.with_objects(Text(f"{report.model}: no findings"))
+        return report.with_objects(
+            table(
+                report._title(),
+                ("severity", "code", "node", "message", "fix"),
+                ((f.severity.value, f.code, f.node, f.message, f.fix) for f in report.findings),
+                overflow="fold",
+            )
         )

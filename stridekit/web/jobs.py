@@ -25,6 +25,7 @@ from typing import Any
 
 from stridekit.analysis import Analysis, analyze, analyze_graph
 from stridekit.errors import ChoiceError, UsageError
+from stridekit.objects import parse_objects
 
 Params = dict[str, Any]
 Job = Callable[[Params, bytes], str]
@@ -100,7 +101,10 @@ def doctor_job(params: Params, blob: bytes) -> str:
     from stridekit.doctor import doctor
 
     report = doctor(
-        model_analysis(params, blob), params.get("select") or None, params.get("ignore") or None
+        model_analysis(params, blob),
+        params.get("select") or None,
+        params.get("ignore") or None,
+        objects=None if params.get("objects") is None else parse_objects(params["objects"]),
     )
     return report.to_json(indent=None)
 
@@ -137,9 +141,12 @@ def plan_job(params: Params, blob: bytes) -> str:
     )
 
     size, task = params["input_size"], params.get("task")
+    objects = None if params.get("objects") is None else parse_objects(params["objects"])
+    if objects is not None and task is None:
+        task = "detection"  # object sizes say what the plan is for, as on the CLI
     if task is None and params.get("output_stride") is None and params.get("output_size") is None:
         raise UsageError("give a task, or an output stride or output size to plan for")
-    base = task_constraints(task, size) if task else Constraints()
+    base = task_constraints(task, size, objects) if task else Constraints()
     dilations = params.get("dilations")
     constraints = with_overrides(
         base,
@@ -155,7 +162,13 @@ def plan_job(params: Params, blob: bytes) -> str:
         constraints = with_volume_drop(constraints, None if drop is None else Fraction(drop))
     template = params["template"]
     report = plan_report(
-        template, family(template), size, constraints, top=params.get("top", 5), task=task
+        template,
+        family(template),
+        size,
+        constraints,
+        top=params.get("top", 5),
+        task=task,
+        objects=objects,
     )
     return report.to_json(indent=None)
 

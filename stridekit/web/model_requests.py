@@ -20,6 +20,7 @@ from stridekit.cli.parsing import parse_input_shape, parse_ints, parse_sizes
 from stridekit.cli.plan import parse_drop
 from stridekit.errors import SizeError, UsageError
 from stridekit.geometry.limits import MAX_SIZE
+from stridekit.objects import parse_objects
 from stridekit.web.limits import Limits
 from stridekit.web.sources import parse_spec, registry_name
 from stridekit.web.uploads import Uploads
@@ -97,12 +98,17 @@ class DoctorRequest(ModelRequest):
 
     select: list[str] = Field(default_factory=list, max_length=64)
     ignore: list[str] = Field(default_factory=list, max_length=64)
+    objects: str | None = Field(None, max_length=256, examples=["8:256", "8,16,32"])
 
     def extra_params(self) -> Params:
         for code in (*self.select, *self.ignore):
             if len(code) > 64:
                 raise UsageError(f"rule code {code[:64]!r}...: too long")
-        return {"select": self.select, "ignore": self.ignore}
+        params: Params = {"select": self.select, "ignore": self.ignore}
+        if self.objects is not None:
+            parse_objects(self.objects)  # a 4xx before the model is traced
+            params["objects"] = self.objects
+        return params
 
 
 class SizesRequest(ModelRequest):
@@ -155,6 +161,7 @@ class PlanRequest(BaseModel):
     dilations: str | None = Field(None, max_length=64, examples=["1x2x4"])
     max_volume_drop: str | None = Field(None, max_length=32, examples=["2", "3/2", "off"])
     top: int = Field(5, ge=1, le=100)
+    objects: str | None = Field(None, max_length=256, examples=["8:256", "8,16,32"])
 
     def job_params(self, limits: Limits) -> Params:
         if self.input > limits.max_model_size:
@@ -180,6 +187,9 @@ class PlanRequest(BaseModel):
             "paddings": list(self.paddings),
             "top": self.top,
         }
+        if self.objects is not None:
+            parse_objects(self.objects)
+            params["objects"] = self.objects
         if self.dilations:
             dilations = parse_ints(self.dilations, "dilations", 1)
             if max(dilations) > limits.max_dilation or len(dilations) > 8:

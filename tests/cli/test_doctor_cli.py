@@ -51,3 +51,49 @@ def test_doctor_all_lists_each_finding_and_the_table_groups_them(
     findings = json.loads(data)["findings"]
     codes = {(f["code"], f["severity"]) for f in findings}
     assert grouped.count("\n| ") - 1 == len(codes) < len(findings) == each.count("\n| ") - 1
+
+
+FPN = "stridekit/examples/specs/fpn_small.yaml"  # one map at stride 4, field 51 (256 px)
+
+
+def test_doctor_objects_in_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        ["doctor", FPN, "--objects", "4:16", "--objects", "64", "--format", "json"], capsys
+    )
+    assert (code, err) == (1, "")  # a warning: 64 px is wider than the field
+    report = json.loads(out)
+    rows = report["objects"]["rows"]
+    # 4/4 = 1 cell (under 2), 8/4 = 2, 16/4 = 4, 64/4 = 16 cells but a 51-px field
+    assert [(r["size"], r["cells"], r["verdict"]) for r in rows] == [
+        (4, 1, "undersampled"),
+        (8, 2, "served"),
+        (16, 4, "served"),
+        (64, 16, "beyond field"),
+    ]
+    codes = {f["code"]: f for f in report["findings"]}
+    assert codes["objects-beyond-field"]["data"] == {"sizes": [64], "level": "P2", "field": "51"}
+    assert (
+        "widen the last stage's field by 13 px" in codes["objects-beyond-field"]["fix"]
+    )  # 64 − 51
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_doctor_objects_table(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = "objects-lost,objects-undersampled,objects-beyond-field,level-unused"
+    argv = ["doctor", FPN, "--objects", "8,16", "--select", rules, "--format", fmt]
+    code, out, _ = run(argv, capsys)
+    assert code == 0  # 8/4 = 2 and 16/4 = 4 cells, within the 51-px field: served
+    assert "objects by level" in out and "served" in out
+
+
+@pytest.mark.parametrize("bad", ["8:", "abc", "0:10", "256:8", "-4", "", "8,,16"])
+def test_doctor_bad_objects_are_one_line(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(["doctor", FPN, f"--objects={bad}"], capsys)
+    assert (code, out, err.count("\n")) == (2, "", 1)
+    assert err.startswith("stridekit: error: --objects")
+
+
+def test_doctor_objects_on_a_classifier_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    stem = "stridekit/examples/specs/resnet_stem.yaml"  # ends in global pooling and a linear
+    code, out, err = run(["doctor", stem, "--objects", "8:64"], capsys)
+    assert (code, out, err.count("\n")) == (2, "", 1) and "no spatial output" in err

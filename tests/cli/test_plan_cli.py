@@ -122,3 +122,41 @@ def test_the_presets_prefer_the_volume_drop_and_off_gives_the_flop_optimal_plan(
     assert cheapest["preferred_volume_drop"] is None and cheapest["note"] is None
     # a hard limit of 4 keeps the preference: a constant-width halving is a 4x drop
     assert best_plan([*argv, "--max-volume-drop", "4"], capsys)["layers"] == preferred["layers"]
+
+
+def test_plan_detection_for_object_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["plan", "--task", "detection", "--objects", "8:256", "--input", "640", "--top", "1"]
+    best = best_plan(argv, capsys)
+    # one level per octave: 8/2 = 4 up to 256/2 = 128, the coarsest the output stride
+    levels = best["objects"]["levels"]
+    assert [lv["stride"] for lv in levels] == [4, 8, 16, 32, 64, 128]
+    assert [lv["name"] for lv in levels] == ["P2", "P3", "P4", "P5", "P6", "P7"]
+    assert best["output_stride"] == 128 and best["receptive_field"] >= 256
+    jumps = [layer["jump"] for layer in best["layers"]]
+    for level in levels:  # the level is the last layer at its stride, with its field
+        index = int(level["source"].removeprefix("conv"))
+        assert jumps[index] == level["stride"] and jumps[index + 1 :].count(level["stride"]) == 0
+        assert level["receptive_field"] == best["layers"][index]["rf"]
+        assert level["grid"] == [640 // level["stride"]] * 2
+    rows = best["objects"]["rows"]
+    assert [(r["size"], r["level"], r["cells"]) for r in rows] == [
+        (size, f"P{k}", 2) for k, size in zip(range(2, 8), (8, 16, 32, 64, 128, 256), strict=True)
+    ]
+    assert main([*argv[:-2], "--format", "markdown"]) == 0
+    assert "### objects by level" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        ("plan --task classification --objects 8:64", "use --task detection"),
+        ("plan --task detection --objects 8:", "a range needs both ends"),
+        ("plan --task detection --objects 8:1024 --input 640", "do not fit in a 640-px input"),
+    ],
+)
+def test_plan_bad_objects_are_one_line(
+    argv: str, fragment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv.split()) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err

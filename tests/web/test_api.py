@@ -181,6 +181,21 @@ def test_pasted_spec_is_the_cli_json_of_the_file(
     assert {k: v for k, v in response.json().items() if k != "model"} == expected
 
 
+def test_doctor_for_objects_is_the_cli_json(
+    client: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fpn = SPEC.parent / "fpn_small.yaml"  # one map at stride 4
+    body = {"model": {"spec": fpn.read_text()}, "objects": "4:16"}
+    response = client.post("/api/doctor", json=body)
+    assert response.status_code == 200, response.text
+    expected = cli_json(capsys, "doctor", str(fpn), "--objects", "4:16")
+    assert {k: v for k, v in response.json().items() if k != "model"} == {
+        k: v for k, v in expected.items() if k != "model"
+    }
+    # 4/4 = 1 cell, 8/4 = 2, 16/4 = 4
+    assert [row["cells"] for row in expected["objects"]["rows"]] == [1, 2, 4]
+
+
 def test_plan_is_the_cli_json(client: httpx.Client, capsys: pytest.CaptureFixture[str]) -> None:
     body = {"template": "plain8", "input": 64, "task": "classification", "top": 3}
     response = client.post("/api/plan", json=body)
@@ -388,3 +403,15 @@ def test_page_and_static_files_are_served_with_a_strict_policy(client: httpx.Cli
         line for line in page.text.splitlines() if "src=" in line or "href=" in line
     )
     assert client.get("/openapi.json").json()["info"]["title"] == "stridekit explorer"
+
+
+def test_plan_for_objects_is_the_cli_json(
+    client: httpx.Client, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = {"template": "plain8", "input": 128, "objects": "8:32", "top": 2}
+    response = client.post("/api/plan", json=body)
+    assert response.status_code == 200, response.text
+    args = ["--template", "plain8", "--input", "128", "--objects", "8:32", "--top", "2"]
+    assert response.json() == cli_json(capsys, "plan", *args)
+    levels = response.json()["plans"][0]["objects"]["levels"]
+    assert [lv["stride"] for lv in levels] == [4, 8, 16]  # 8/2, 16/2, 32/2

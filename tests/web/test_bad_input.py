@@ -187,6 +187,28 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
         "unknown rule",
     ),
     (
+        "/api/doctor",
+        {"model": {"name": "resnet18"}, "objects": "256:8"},
+        400,
+        "UsageError",
+        "8:256",
+    ),
+    (
+        "/api/doctor",
+        {"model": {"name": "resnet18"}, "objects": "8:64"},
+        400,
+        "ModelError",
+        "no spatial output",
+    ),
+    ("/api/plan", {"template": "plain8", "objects": "abc"}, 400, "UsageError", "--objects"),
+    (
+        "/api/plan",
+        {"template": "plain8", "task": "classification", "objects": "8:64"},
+        400,
+        "UsageError",
+        "use --task detection",
+    ),
+    (
         "/api/sizes",
         {"model": {"name": "resnet18"}, "range": "9:1"},
         400,
