@@ -10,7 +10,7 @@ from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
 from stridekit.doctor.strides import SizePlans, stride_mismatch
 from stridekit.geometry import same_padding
-from stridekit.graph import Graph, Node
+from stridekit.graph import Graph, Node, Resample
 from stridekit.render import axes_text
 
 if TYPE_CHECKING:
@@ -41,6 +41,26 @@ def _grid(analysis: Analysis, node: Node) -> tuple[Fraction, ...]:
     return tuple(f.jump for f in fields)
 
 
+def _nearest_upsampling(graph: Graph, merge: str, split: str) -> str | None:
+    """The first nearest upsampling (a factor above 1) on a branch between ``split`` and
+    ``merge``, if any: the offset it leaves is its sampling phase, not a padding.
+
+    >>> g = Graph(input_shape=(1, 3, 8, 8))
+    >>> up = (Resample.nearest(2),) * 2
+    >>> _ = g.add(Node("up", "upsample", ("input",), ((1, 3, 8, 8),), (1, 3, 16, 16), up))
+    >>> _nearest_upsampling(g, "up", "input")
+    'up'
+    """
+    before = graph.ancestors(split) | {split}
+    inside = graph.ancestors(merge) - before
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    for name in sorted(inside, key=order.__getitem__):
+        axes = graph[name].axes or ()
+        if any(isinstance(a, Resample) and a.kind == "nearest" and a.scale < 1 for a in axes):
+            return name
+    return None
+
+
 @rule("misaligned-merge", "branches merged with receptive-field centres that differ")
 def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
     """The severity follows the consequence. Padding shifts a branch by whole pixels of
@@ -66,6 +86,21 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
             "grid": [str(g) for g in grid],
             "grid_offset": [str(p) for p in pixels],
         }
+        upsampled = _nearest_upsampling(graph, name, split.name)
+        if upsampled:
+            yield Finding(
+                "misaligned-merge",
+                Severity.info,
+                name,
+                f"{where}: {in_grid} pixel of the grid they split from at {split.name}, "
+                f"where {upsampled} upsamples by nearest: each copy of a coarse pixel sits up "
+                "to r − 1 fine pixels after it, the same at every input size (FPN's "
+                "top-down path), and a model trained from scratch learns around it",
+                "bilinear upsampling (align_corners=False) is centred; weights ported from "
+                "another framework must keep the same upsampling",
+                {**data, "upsampling": upsampled},
+            )
+            continue
         if subpixel:
             yield Finding(
                 "misaligned-merge",

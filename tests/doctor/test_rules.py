@@ -371,3 +371,18 @@ def test_rule_is_quiet_on_a_healthy_model(code: str) -> None:
     x = b.window("c1", "conv", x, Window(3, padding=(1, 1)))
     b.head(b.window("c2", "conv", x, Window(3, padding=(1, 1))))
     assert findings(b, code) == []
+
+
+def test_nearest_upsampling_in_a_top_down_path_is_info_with_its_cause() -> None:
+    """FPN's top-down path: p4 (stride 16) reaches the stride-4 level through two nearest
+    ×2 upsamplings, ×4 in all; fine pixel i reads coarse pixel floor(i/4), so the copies
+    sit 0, 1, 2, 3 fine pixels after it, (0 + 3)/2 = 3/2 on average: 3/2 pixels of the
+    stride-4 grid, 6 input pixels. The same at every input size, not a padding: info,
+    naming the upsampling (a TF-SAME branch beside it stays a warning, above)."""
+    from stridekit.analysis import analyze
+
+    report = doctor(analyze("stridekit/examples/specs/fpn_small.yaml"), select=["misaligned-merge"])
+    found = {f.node: f for f in report.findings}
+    p2 = found["p2"]
+    assert p2.severity is Severity.info and p2.data["upsampling"] == "p4.up"
+    assert p2.data["grid_offset"] == [str(Fraction(3, 2))] * 2 and p2.data["offset"] == ["6"] * 2
