@@ -36,6 +36,7 @@ import contextlib
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -325,7 +326,8 @@ class RayRunner(Runner):
         if notice:
             print(f"stridekit: {notice}", file=sys.stderr, flush=True)
         try:
-            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
+            with _keeping_sigterm():
+                ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         except (ConnectionError, ValueError) as error:
             where = f"--address {address}"
             raise UsageError(
@@ -398,3 +400,17 @@ def _reason(error: Exception) -> str:
     text = _one_line(str(error))
     first = text.split(". ")[0].rstrip(".")
     return f"{type(error).__name__}: {first}"
+
+
+@contextlib.contextmanager
+def _keeping_sigterm() -> Iterator[None]:
+    """``ray.init`` makes SIGTERM end the driver (exit 1, no word, trials left running);
+    the sweep's own handler (a SIGTERM is a Ctrl-C: `stridekit.experiments.signals`)
+    is put back after it."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

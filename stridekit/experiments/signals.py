@@ -24,8 +24,26 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: handled as Ctrl-C is, and told apart by its type (exit 143)."""
 
 
+_received = threading.Event()  # a SIGTERM arrived within `sigterm_interrupts`
+
+
 def _terminate(signum: int, frame: FrameType | None) -> None:
+    _received.set()
     raise Terminated("terminated (SIGTERM)")
+
+
+def as_received(stop: KeyboardInterrupt) -> KeyboardInterrupt:
+    """The interruption as it arrived: `Terminated` where a SIGTERM raised it, even when a
+    library caught it and raised a plain KeyboardInterrupt instead (Ray's ``wait`` does).
+
+    >>> type(as_received(KeyboardInterrupt())).__name__
+    'KeyboardInterrupt'
+    """
+    if _received.is_set() and not isinstance(stop, Terminated):
+        terminated = Terminated("terminated (SIGTERM)")
+        terminated.__traceback__ = stop.__traceback__
+        return terminated
+    return stop
 
 
 @contextmanager
@@ -35,6 +53,7 @@ def sigterm_interrupts() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _received.clear()
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         yield

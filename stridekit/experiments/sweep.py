@@ -52,7 +52,7 @@ from stridekit.experiments.runner import (
     make_runner,
 )
 from stridekit.experiments.search import Search, choice_config, choice_factors, make_search
-from stridekit.experiments.signals import sigterm_interrupts
+from stridekit.experiments.signals import as_received, sigterm_interrupts
 from stridekit.experiments.spec import SweepSpec, TrialConfig
 from stridekit.experiments.store import PlannedTrial, Status, Store, TrialRecord, config_hash
 from stridekit.render import Result, table
@@ -350,14 +350,17 @@ def run_sweep(
                     for outcome in outcomes:
                         driver.record(outcome)
                         ran += 1
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:
                 released = driver.release()
                 console.print(
                     f"interrupted: {released} running trials cancelled and left pending; "
                     "run the same command again to resume",
                     markup=False,
                 )
-                raise
+                arrived = as_received(stop)
+                if arrived is stop:
+                    raise
+                raise arrived from None
             except StrideError:  # a store or a cluster failed: the runner has cancelled its
                 with contextlib.suppress(StoreError):  # trials; say so in the store if it can
                     driver.release()

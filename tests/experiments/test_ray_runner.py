@@ -34,7 +34,7 @@ from stridekit.experiments.sweep import run_sweep
 from tests.children import interruptible
 from tests.experiments import ray_cluster
 from tests.experiments.conftest import tiny_config
-from tests.experiments.ray_fakes import FaultyTrial, accuracy_of, starts
+from tests.experiments.ray_fakes import SLEEP_S, FaultyTrial, accuracy_of, starts
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMINGS = {"epoch_time_s"}  # metrics that measure the clock, not the model
@@ -251,6 +251,7 @@ def test_a_killed_worker_is_retried_and_a_dying_one_fails_after_the_bound(
 DRIVER = """
 import sys
 from stridekit.experiments.ray_runner import RayOptions
+from stridekit.experiments.signals import Terminated
 from stridekit.experiments.sweep import run_sweep
 from tests.experiments.ray_fakes import FaultyTrial
 
@@ -259,6 +260,8 @@ trial = FaultyTrial(folder, {"conv": "sleeps", "max_pool": "sleeps"})
 try:
     run_sweep(spec, backend="ray", ray=RayOptions(address=address), trial_function=trial,
               show_progress=False)
+except Terminated:
+    sys.exit(143)
 except KeyboardInterrupt:
     sys.exit(130)
 """
@@ -299,9 +302,15 @@ def driver(ray_address: str, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     process.communicate()
 
 
+@pytest.mark.parametrize(
+    ("signal_number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["int", "term"]
+)
 def test_ctrl_c_cancels_running_trials_and_leaves_them_pending(
-    driver: subprocess.Popen[str], tmp_path: Path
+    driver: subprocess.Popen[str], tmp_path: Path, signal_number: int, code: int
 ) -> None:
+    """Ctrl-C (SIGINT) or a scheduler's SIGTERM to a driver on the Ray backend: the
+    running trials are cancelled on the cluster, go back to pending, and the driver ends
+    with the shell's code (130, 143) in bounded time; a resume runs each trial again."""
     def running() -> list[int]:
         return [
             pid for op in ("conv", "max_pool") for s in (0, 1) for pid in starts(tmp_path, op, s)
@@ -310,9 +319,12 @@ def test_ctrl_c_cancels_running_trials_and_leaves_them_pending(
     assert wait_for(lambda: len(running()) == 2 or driver.poll() is not None, 120), "no start"
     workers = running()
     assert len(workers) == 2, driver.communicate()  # 2 CPUs: two trials at once
-    driver.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    driver.send_signal(signal_number)
     _, err = driver.communicate(timeout=60)
-    assert driver.returncode == 130, err
+    assert driver.returncode == code, err
+    assert "Traceback" not in err, err
+    assert time.monotonic() - start < SLEEP_S / 2  # not the trials' whole sleep
     assert "interrupted: 2 running trials cancelled and left pending" in err
     assert wait_for(lambda: not any(alive(pid) for pid in workers), 30), "a trial still runs"
     table = by_trial(tmp_path / "fake.db")
