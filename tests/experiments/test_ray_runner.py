@@ -311,6 +311,7 @@ def test_ctrl_c_cancels_running_trials_and_leaves_them_pending(
     """Ctrl-C (SIGINT) or a scheduler's SIGTERM to a driver on the Ray backend: the
     running trials are cancelled on the cluster, go back to pending, and the driver ends
     with the shell's code (130, 143) in bounded time; a resume runs each trial again."""
+
     def running() -> list[int]:
         return [
             pid for op in ("conv", "max_pool") for s in (0, 1) for pid in starts(tmp_path, op, s)
