@@ -4,8 +4,10 @@ The tests that use processes, threads, sockets, clusters or timing (the explorer
 worker pool, its server and the browser, the Ray runner and its cluster, sweeps killed
 with SIGKILL, the runners, the store) are run ``--runs`` times with ``-n 2``, the way
 ``make test`` runs them, so a race that shows once in thirty runs shows here instead of
-in CI. Then the tests marked ``soak`` (too slow for ``make test``) run once. A failing
-run's output is kept under ``--logs``; the last line is the tally.
+in CI. The tests marked ``soak`` (too slow for ``make test``) among them run in every
+run too (the fault matrix's Ray head killed mid-sweep, its signal cases); the soak-marked
+tests elsewhere (the timm walk) run once after. A failing run's output is kept under
+``--logs``; the last line is the tally.
 
     python tools/soak.py --runs 30          # what `make soak` runs
     python tools/soak.py --runs 3 tests/web/test_pool.py
@@ -69,7 +71,7 @@ def main() -> int:
     for run in range(1, args.runs + 1):
         start = time.monotonic()
         done = subprocess.run(
-            pytest_command(args.paths),
+            pytest_command(args.paths, "--soak"),
             env=env,
             capture_output=True,
             text=True,
@@ -90,8 +92,11 @@ def main() -> int:
             flush=True,
         )
     if not args.no_marked:
+        repeated = [arg for path in args.paths for arg in ("--ignore", path)]
         marked = subprocess.run(
-            pytest_command(["tests"], "--soak", "-m", "soak"), env=env, preexec_fn=interruptible
+            pytest_command(["tests"], "--soak", "-m", "soak", *repeated),
+            env=env,
+            preexec_fn=interruptible,
         )
         print(f"soak-marked tests: {'ok' if marked.returncode in (0, 5) else 'FAILED'}")
         if marked.returncode not in (0, 5):
