@@ -9,6 +9,7 @@
                           dotted attribute, a class, or a module instance)
 ``path/to/file.py:name``  ``name()`` from that file (its folder is importable meanwhile)
 ``model.onnx``            `stridekit.frontends.onnx.load_onnx`
+``model.keras``, ``.h5``  `stridekit.frontends.keras.load_keras` (read as data)
 ``net.yaml`` / ``.json``  `stridekit.frontends.spec.load_spec`
 ``NAME``                  a torchvision model of that name, else a timm one
 ========================  =============================================================
@@ -44,12 +45,14 @@ from stridekit.graph import Graph
 if TYPE_CHECKING:
     from torch import nn
 
-Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "spec"]
+Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "spec", "keras"]
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors", ".h5")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors")
 FORMS = (
     "torchvision:NAME, timm:NAME, ultralytics:NAME.yaml, hf:ClassName, "
-    "package.module:factory, path/to/file.py:factory, model.onnx or spec.yaml"
+    "package.module:factory, path/to/file.py:factory, model.onnx, model.keras, model.h5 "
+    "or spec.yaml"
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -136,7 +139,7 @@ def resolve(
             "(torch.onnx.export(model, example, 'model.onnx')) or give a factory, "
             "e.g. path/to/file.py:build_model"
         )
-    if suffix == ".onnx" or suffix in SPEC_SUFFIXES:
+    if suffix == ".onnx" or suffix in SPEC_SUFFIXES or suffix in KERAS_SUFFIXES:
         graph, source = _load_file(path, input_shape)
         return Resolved(text, source, graph=graph, input_shape=graph.input_shape, path=path)
     target, colon, attribute = text.rpartition(":")
@@ -158,6 +161,10 @@ def _load_file(path: Path, input_shape: tuple[int, ...] | None) -> tuple[Graph, 
         from stridekit.frontends.onnx import load_onnx
 
         return load_onnx(path, input_shape), "onnx"
+    if path.suffix.lower() in KERAS_SUFFIXES:
+        from stridekit.frontends.keras import load_keras
+
+        return load_keras(path, input_shape), "keras"
     from stridekit.frontends.spec import load_spec
 
     return load_spec(path, input_shape), "spec"

@@ -1,0 +1,455 @@
+"""The Keras frontend: a ``.keras`` or ``.h5`` model file → stridekit's `Graph`, read as data.
+
+Neither Keras nor TensorFlow is imported, and nothing in the file runs: the model's config
+(`stridekit.frontends.keras_archive`) is walked as JSON, each layer call translated into a
+canonical op (`stridekit.frontends.keras_layers`). Functional models (branches, shared
+layers, several outputs), Sequential models and models nested in either are read; a
+``Lambda`` layer, a custom object or a layer without a rule is an unhandled op (global,
+listed in `Analysis.unhandled`).
+
+Shapes: every node has the shape Keras gives its output (channels last: ``(N, H, W, C)``,
+the batch ``None`` read as ``N``); the graph's ``input_shape`` is stridekit's
+``(N, C, *spatial)`` as for every frontend, and so is the ``input_shape`` argument. Without
+one the model's ``Input`` gives it; one with free spatial sizes needs it.
+
+The output shape of a layer without a rule comes from the shape the file records for it
+(Keras 3 writes each tensor's shape at the saved input size): at another input size it is
+known only when the layer keeps its input's shape. At the saved size every recorded shape
+is checked against stridekit's, so a translation that disagrees with Keras says so.
+
+Costs: ``params`` from the configs (kernels, biases, depth multipliers, norm scales and
+shifts, not running statistics); ``flops`` with the formulas of
+``torch.utils.flop_counter`` (MACs = FLOPs / 2); activations are float32.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from math import prod
+from pathlib import Path
+from typing import Any
+
+from stridekit.errors import ModelError, StrideError
+from stridekit.frontends.keras_archive import read_config
+from stridekit.frontends.keras_layers import LayerCall, Translated, translate
+from stridekit.geometry.layout import axis_sizes, permute, standard
+from stridekit.graph import Graph, GraphOutput, Node
+from stridekit.lowering import Meta, unknown
+
+Shape = tuple[int, ...]
+Ref = tuple[str, int, int]  # (layer, node index, tensor index): Keras's keras_history
+MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
+MAX_DEPTH = 32  # models nested in models
+MAX_CALLS = 100_000
+_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+              OverflowError)  # fmt: skip
+
+
+def load_keras(
+    path_or_config: str | os.PathLike[str] | dict[str, Any],
+    input_shape: tuple[int, ...] | None = None,
+) -> Graph:
+    """Read a Keras model (a ``.keras``/``.h5`` path, or its config as a dict) into a `Graph`.
+
+    >>> conv = {"class_name": "Conv2D", "config": {"name": "conv", "filters": 8,
+    ...         "kernel_size": [3, 3], "strides": [2, 2], "padding": "same"}}
+    >>> model = {"class_name": "Sequential", "config": {"name": "net", "layers": [
+    ...     {"class_name": "InputLayer", "config": {"batch_shape": [None, 32, 32, 3]}}, conv]}}
+    >>> node = load_keras(model).output       # TF SAME, 32 → 16: padding (0, 1)
+    >>> node.output_shape, node.windows[0].padding, node.params
+    ((1, 16, 16, 8), (0, 1), 224)
+    >>> load_keras(model, (1, 3, 33, 33)).output.windows[0].padding   # 33 → 17: (1, 1)
+    (1, 1)
+    """
+    if isinstance(path_or_config, dict):
+        config, label = path_or_config, "keras model"
+    else:
+        config, label = read_config(path_or_config), Path(path_or_config).name
+    try:
+        return _Builder(config, label).build(input_shape)
+    except StrideError as error:
+        raise ModelError(f"{label}: {error}") from None
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    node: str  # the graph node that wrote it
+    meta: Meta
+
+
+def _mapping(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ModelError(f"{what} is a {type(value).__name__}, not a mapping")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ModelError(f"{what} is a {type(value).__name__}, not a list")
+    return value
+
+
+def _ref(value: Any, what: str) -> Ref:
+    if (
+        isinstance(value, list)
+        and len(value) >= 3
+        and isinstance(value[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value[1:3])
+    ):
+        return (value[0], value[1], value[2])
+    raise ModelError(f"{what} {str(value)[:80]!r} is not [layer, node index, tensor index]")
+
+
+def _refs(value: Any, what: str) -> list[Ref]:
+    """``input_layers``/``output_layers``: one ref, or a list of them."""
+    items = _list(value, what)
+    if items and isinstance(items[0], str):
+        return [_ref(items, what)]
+    return [_ref(item, what) for item in items]
+
+
+def _shape(value: Any, what: str) -> tuple[int | None, ...]:
+    items = _list(value, what)
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
+               for v in items):  # fmt: skip
+        raise ModelError(f"{what} {value!r} is not a list of sizes (or null)")
+    return tuple(items)
+
+
+def _inbound(node: Any, what: str) -> Iterator[tuple[Ref, tuple[int | None, ...] | None]]:
+    """The tensors a call reads, in order, with the shapes the file records (Keras 3's
+    ``{"args": [...], "kwargs": {...}}`` of ``__keras_tensor__``; Keras 2's list of
+    ``[layer, node, tensor, kwargs]``)."""
+    if isinstance(node, list):  # Keras 2
+        for entry in node:
+            yield _ref(entry, what), None
+        return
+    stack: list[tuple[Any, int]] = [(_mapping(node, what).get("args", []), 0),
+                                    (node.get("kwargs", {}), 0)]  # fmt: skip
+    found = []
+    while stack:
+        value, depth = stack.pop(0)
+        if depth > 16:
+            raise ModelError(f"{what}: arguments nested too deep")
+        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+            tensor = _mapping(value.get("config"), what)
+            recorded = tensor.get("shape")
+            shape = _shape(recorded, f"{what} shape") if recorded is not None else None
+            found.append((_ref(tensor.get("keras_history"), f"{what} keras_history"), shape))
+        elif isinstance(value, dict):
+            stack[:0] = [(v, depth + 1) for v in value.values()]
+        elif isinstance(value, list):
+            stack[:0] = [(v, depth + 1) for v in value]
+    yield from found
+
+
+def _input_batch_shape(layer: dict[str, Any]) -> tuple[int | None, ...] | None:
+    config = _mapping(layer.get("config", {}), "layer config")
+    for key in ("batch_shape", "batch_input_shape"):
+        if config.get(key) is not None:
+            return _shape(config[key], key)
+    build = layer.get("build_config")
+    if isinstance(build, dict) and build.get("input_shape") is not None:
+        return _shape(build["input_shape"], "build_config.input_shape")
+    return None
+
+
+def _data_formats(config: Any, depth: int = 0) -> Iterator[str]:
+    if depth > MAX_DEPTH or not isinstance(config, dict | list):
+        return
+    items = config.values() if isinstance(config, dict) else config
+    if isinstance(config, dict) and config.get("data_format") in ("channels_last", "channels_first"):
+        yield config["data_format"]
+    for item in items:
+        yield from _data_formats(item, depth + 1)
+
+
+class _Builder:
+    def __init__(self, config: dict[str, Any], label: str) -> None:
+        self.root, self.label = config, label
+        self.graph = Graph(input_shape=(1, 1, 1))  # replaced in build()
+        self.calls = 0
+        self.at_saved_size = False
+
+    # --- the model input ---------------------------------------------------------------
+
+    def _declared(self, model: dict[str, Any]) -> tuple[int | None, ...]:
+        body = model.get("config")
+        if model.get("class_name") not in MODEL_CLASSES:
+            raise ModelError(f"the file holds a {model.get('class_name')!r}, not a Keras model")
+        if isinstance(body, list):  # a Keras 1/2 Sequential: a bare list of layers
+            body = {"layers": body}
+        layers = _list(_mapping(body, "model config").get("layers"), "layers")
+        if not layers:
+            raise ModelError("the model has no layers")
+        if model["class_name"] == "Sequential":
+            first = _mapping(layers[0], "layer")
+            shape = _input_batch_shape(first)
+        else:
+            inputs = _refs(body.get("input_layers"), "input_layers")
+            if len(inputs) != 1:
+                raise ModelError(
+                    f"the model has {len(inputs)} inputs; stridekit analyses models with one"
+                )
+            named = [_mapping(layer, "layer") for layer in layers]
+            found = [layer for layer in named if _layer_name(layer) == inputs[0][0]]
+            shape = _input_batch_shape(found[0]) if found else None
+        if shape is None:
+            raise ModelError("the model declares no input shape; pass input_shape")
+        return shape
+
+    def build(self, input_shape: tuple[int, ...] | None) -> Graph:
+        declared = self._declared(self.root)
+        if len(declared) < 3:
+            raise ModelError(
+                f"the model's input {declared} has no spatial axes; stridekit analyses "
+                "images, volumes and sequences: (batch, *spatial, channels)"
+            )
+        formats = list(_data_formats(self.root))
+        last = not formats or formats[0] == "channels_last"
+        channels = declared[-1] if last else declared[1]
+        sizes = declared[1:-1] if last else declared[2:]
+        nchw_declared = (1, channels, *sizes)
+        if input_shape is None:
+            if None in nchw_declared:
+                raise ModelError(
+                    f"the model's input {declared} has free sizes; give an input shape "
+                    f"(N, C, *spatial), e.g. (1, {channels or 3}, {', '.join(['224'] * len(sizes))})"
+                )
+            shape: Shape = tuple(int(n) for n in nchw_declared if n is not None)
+        else:
+            shape = tuple(int(n) for n in input_shape)
+            if len(shape) != len(declared) or channels not in (None, shape[1]):
+                raise ModelError(
+                    f"input shape {shape} does not fit the model's input {declared}: give "
+                    f"(N, C, *spatial) with C = {channels}, e.g. "
+                    f"(1, {channels}, {', '.join(str(n or 224) for n in sizes)})"
+                )
+        self.at_saved_size = shape[1:] == nchw_declared[1:]
+        spatial = len(shape) - 2
+        self.graph = Graph(input_shape=shape, name=self._name(self.root))
+        layout = standard(shape, spatial)
+        keras_shape = shape
+        if last:
+            order = [0, *range(2, len(shape)), 1]
+            layout, keras_shape = permute(layout, order), tuple(shape[d] for d in order)
+        tensor = _Tensor("input", Meta(keras_shape, layout, spatial))
+        outputs = self._model(self.root, [tensor], "", 0)
+        self.graph.outputs = [
+            GraphOutput(str(i), t.node, t.meta.shape) for i, t in enumerate(outputs)
+        ]
+        return self.graph
+
+    def _name(self, model: dict[str, Any]) -> str:
+        body = model.get("config")
+        name = body.get("name") if isinstance(body, dict) else None
+        return name if isinstance(name, str) and name else Path(self.label).stem
+
+    # --- models: Functional and Sequential ----------------------------------------------
+
+    def _model(
+        self, model: dict[str, Any], inputs: list[_Tensor], scope: str, depth: int
+    ) -> list[_Tensor]:
+        if depth > MAX_DEPTH:
+            raise ModelError(f"models nested more than {MAX_DEPTH} deep")
+        body = model.get("config")
+        if isinstance(body, list):
+            body = {"layers": body}
+        body = _mapping(body, f"{scope or 'model'} config")
+        layers = [_mapping(layer, "layer") for layer in _list(body.get("layers"), "layers")]
+        if model.get("class_name") == "Sequential":
+            return self._sequential(layers, inputs, scope, depth)
+        return self._functional(body, layers, inputs, scope, depth)
+
+    def _sequential(
+        self, layers: list[dict[str, Any]], inputs: list[_Tensor], scope: str, depth: int
+    ) -> list[_Tensor]:
+        if len(inputs) != 1:
+            raise ModelError(f"{scope or 'a Sequential model'} is called with {len(inputs)} inputs")
+        current = inputs
+        for layer in layers:
+            if layer.get("class_name") == "InputLayer":
+                continue
+            current = self._call(layer, 0, current, scope, depth, [None])
+        return current
+
+    def _functional(
+        self,
+        body: dict[str, Any],
+        layers: list[dict[str, Any]],
+        inputs: list[_Tensor],
+        scope: str,
+        depth: int,
+    ) -> list[_Tensor]:
+        by_name = {_layer_name(layer): layer for layer in layers}
+        input_refs = _refs(body.get("input_layers"), "input_layers")
+        output_refs = _refs(body.get("output_layers"), "output_layers")
+        if len(input_refs) != len(inputs):
+            raise ModelError(f"{scope or 'the model'} takes {len(input_refs)} inputs, got {len(inputs)}")
+        values: dict[Ref, _Tensor] = dict(zip(input_refs, inputs, strict=True))
+        # every call (layer, node index) with the refs it reads and the shapes recorded
+        calls: dict[tuple[str, int], list[tuple[Ref, tuple[int | None, ...] | None]]] = {}
+        for name, layer in by_name.items():
+            if layer.get("class_name") == "InputLayer":
+                continue
+            nodes = _list(layer.get("inbound_nodes", []), f"layer {name!r} inbound_nodes")
+            for index, node in enumerate(nodes):
+                calls[(name, index)] = list(_inbound(node, f"layer {name!r} inbound node"))
+        self.calls += len(calls)
+        if self.calls > MAX_CALLS:
+            raise ModelError(f"more than {MAX_CALLS:,} layer calls; is the file damaged?")
+        recorded = {ref: shape for reads in calls.values() for ref, shape in reads if shape}
+        for (name, index) in _order(calls, {ref[:2] for ref in input_refs}):
+            reads = calls[(name, index)]
+            missing = [ref for ref, _ in reads if ref not in values]
+            if missing:
+                raise ModelError(
+                    f"layer {name!r} reads {missing[0][0]!r} (node {missing[0][1]}, tensor "
+                    f"{missing[0][2]}), which the model does not compute"
+                )
+            outputs = self._call(by_name[name], index, [values[ref] for ref, _ in reads],
+                                 scope, depth, [recorded.get((name, index, t)) for t in range(8)])  # fmt: skip
+            for t, tensor in enumerate(outputs):
+                values[(name, index, t)] = tensor
+        missing = [ref for ref in output_refs if ref not in values]
+        if missing:
+            raise ModelError(f"output {missing[0][0]!r} is not computed by the model")
+        return [values[ref] for ref in output_refs]
+
+    # --- one layer call ------------------------------------------------------------------
+
+    def _call(
+        self,
+        layer: dict[str, Any],
+        index: int,
+        inputs: list[_Tensor],
+        scope: str,
+        depth: int,
+        recorded: list[tuple[int | None, ...] | None],
+    ) -> list[_Tensor]:
+        name = _layer_name(layer)
+        class_name = layer.get("class_name")
+        if not isinstance(class_name, str):
+            raise ModelError(f"layer {name!r} has no class_name")
+        path = f"{scope}{name}" + (f"_{index}" if index else "")
+        raw = layer.get("config", {})
+        if not inputs:
+            raise ModelError(f"layer {name!r} ({class_name}) reads no tensor")
+        if class_name in MODEL_CLASSES and (isinstance(raw, list) or "layers" in raw):
+            return self._model(layer, inputs, f"{path}/", depth + 1)
+        config = _mapping(raw, f"layer {name!r} config")
+        module = layer.get("module")
+        keras_own = module is None or module == "keras" or str(module).startswith("keras.")
+        call = LayerCall(class_name, str(module or "keras.layers"), config, [t.meta for t in inputs])
+        try:
+            done = translate(call) if keras_own else Translated(unknown(class_name))
+        except StrideError as error:
+            raise ModelError(f"layer {path!r} ({class_name}): {error}") from None
+        except _MALFORMED as error:
+            raise ModelError(
+                f"layer {path!r} ({class_name}): malformed config: {type(error).__name__}: {error}"
+            ) from None
+        lowered, shape = done.lowered, done.lowered.shape
+        first = inputs[0].meta.shape
+        if shape is None:  # no rule: the shape the file records, or the input's
+            shape = self._unknown_shape(path, class_name, config, first, recorded[0])
+        elif self.at_saved_size and recorded[0] is not None:
+            saved = tuple(shape[0] if n is None else n for n in recorded[0])
+            if saved != shape:
+                raise ModelError(
+                    f"layer {path!r} ({class_name}): stridekit computes {shape}, the file "
+                    f"records {saved}; please report this model"
+                )
+        spatial = inputs[0].meta.spatial
+        sizes = axis_sizes(lowered.layout, spatial)
+        attributes = {k: v for k, v in lowered.notes.items() if k != "op"}
+        if lowered.unhandled:
+            attributes["unhandled"] = True
+        node_name = path
+        while node_name in self.graph:
+            node_name += "_"
+        target = f"ops.{class_name}" if call.module.startswith("keras.src.ops") else class_name
+        self.graph.add(
+            Node(
+                node_name,
+                lowered.kind,
+                tuple(t.node for t in inputs),
+                tuple(t.meta.shape for t in inputs),
+                shape,
+                lowered.axes,
+                params=done.params,
+                flops=lowered.flops,
+                macs=lowered.flops // 2,
+                activation_bytes=4 * prod(shape),
+                module=path,
+                target=target,
+                attributes=attributes,
+                sizes=sizes,
+                positional=sizes is not None,
+            )
+        )
+        return [_Tensor(node_name, Meta(shape, lowered.layout, spatial))]
+
+    def _unknown_shape(
+        self,
+        path: str,
+        class_name: str,
+        config: dict[str, Any],
+        first: Shape,
+        saved: tuple[int | None, ...] | None,
+    ) -> Shape:
+        if saved is not None:
+            shape = tuple(first[0] if n is None else n for n in saved)
+            if self.at_saved_size or shape == first:
+                return shape
+            raise ModelError(
+                f"layer {path!r} ({class_name}) has no rule and turns its input into "
+                f"{shape} at the saved input size; stridekit never runs it, so analyse at "
+                "the saved input size"
+            )
+        declared = config.get("output_shape")
+        if isinstance(declared, list) and declared and all(
+            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in declared
+        ):
+            return (first[0], *declared)
+        return first  # no record (a Keras 2 file): the input's shape, as an identity would
+
+
+def _layer_name(layer: dict[str, Any]) -> str:
+    name = layer.get("name")
+    if not isinstance(name, str):
+        config = layer.get("config")
+        name = config.get("name") if isinstance(config, dict) else None
+    if not isinstance(name, str):
+        raise ModelError(f"a {layer.get('class_name', 'layer')!r} layer has no name")
+    return name
+
+
+def _order(
+    calls: dict[tuple[str, int], list[tuple[Ref, Any]]], ready: set[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """The calls in an order where each runs after the calls it reads (Kahn)."""
+    waiting = {key: {ref[:2] for ref, _ in reads} - ready for key, reads in calls.items()}
+    readers: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for key, needs in waiting.items():
+        for need in needs:
+            readers.setdefault(need, []).append(key)
+    queue = deque(key for key, needs in waiting.items() if not needs)
+    order = []
+    while queue:
+        key = queue.popleft()
+        order.append(key)
+        for reader in readers.get(key, ()):
+            waiting[reader].discard(key)
+            if not waiting[reader]:
+                queue.append(reader)
+    if len(order) != len(calls):
+        done = set(order)
+        stuck = next(key for key in calls if key not in done)
+        raise ModelError(
+            f"layer {stuck[0]!r} reads a tensor that is never computed (a cycle or a missing layer)"
+        )
+    return order
