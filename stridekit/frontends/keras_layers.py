@@ -124,20 +124,32 @@ def _count(class_name: str) -> int:
 # --- windows: convolutions and pooling --------------------------------------------------
 
 
-def _transposed_padding(n: int, k: int, s: int, d: int, padding: str, extra: int | None) -> tuple[
-    tuple[int, int], int
-]:
-    """Keras's transposed output sizes (``compute_conv_transpose_output_shape``) as
-    padding and output_padding: ``valid``: ``(n−1)·s + e + max(e, s) − e``; ``same``:
-    ``n·s`` (TF's split of the ``e − s`` pixels cropped, the odd one at the end), or
-    ``(n−1)·s + e mod 2 + output_padding`` when output_padding is given."""
+def _transposed_padding(
+    n: int, k: int, s: int, d: int, padding: str, extra: int | None
+) -> tuple[tuple[int, int], int]:
+    """A transposed conv's padding and output_padding, TensorFlow's way.
+
+    The output size is Keras's (``compute_conv_transpose_output_shape``): ``valid``:
+    ``(n−1)·s + e + output_padding`` (default ``max(e, s) − e``); ``same``: ``n·s``, or
+    ``(n−1)·s + e mod 2 + output_padding`` when given. TF computes the transposed conv as
+    the gradient of the forward conv from that size back to ``n``, whose SAME padding puts
+    ``floor(total/2)`` before, ``total = max(0, (n−1)·s + e − out)``: the crop at the
+    start. (Keras's torch backend crops one more pixel at the start when both its padding
+    and output_padding are positive, as its own docstring warns; TF and JAX do not.)
+
+    >>> _transposed_padding(5, 3, 2, 1, "same", None), _transposed_padding(5, 3, 2, 1, "same", 1)
+    (((0, 1), 0), ((0, 1), 0))
+    >>> _transposed_padding(5, 1, 3, 1, "same", None), _transposed_padding(5, 3, 2, 1, "valid", None)
+    (((0, 0), 2), ((0, 0), 0))
+    """
     e = d * (k - 1) + 1
     if padding == "valid":
-        return (0, 0), max(e, s) - e if extra is None else extra
-    if extra is None:
-        total = e - s
-        return ((total // 2, total - total // 2), 0) if total >= 0 else ((0, 0), -total)
-    return (e // 2, e // 2), extra
+        out = (n - 1) * s + e + (max(e, s) - e if extra is None else extra)
+    else:
+        out = n * s if extra is None else (n - 1) * s + e % 2 + extra
+    lo = max(0, (n - 1) * s + e - out) // 2
+    hi = (n - 1) * s + e - out - lo  # negative: more output than the windows reach
+    return (lo, max(hi, 0)), max(-hi, 0)
 
 
 def _conv(call: LayerCall) -> Translated:
