@@ -41,6 +41,7 @@ from stridekit.lowering import Meta, unknown
 
 Shape = tuple[int, ...]
 Ref = tuple[str, int, int]  # (layer, node index, tensor index): Keras's keras_history
+Recorded = tuple[int | None, ...] | None  # a shape the file records (None: not recorded)
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
 MAX_DEPTH = 32  # models nested in models
 MAX_CALLS = 100_000
@@ -273,7 +274,7 @@ class _Builder:
         for layer in layers:
             if layer.get("class_name") == "InputLayer":
                 continue
-            current = self._call(layer, 0, current, scope, depth, [None])
+            current = self._call(layer, 0, current, scope, depth, (None, None))
         return current
 
     def _functional(
@@ -310,8 +311,9 @@ class _Builder:
                     f"layer {name!r} reads {missing[0][0]!r} (node {missing[0][1]}, tensor "
                     f"{missing[0][2]}), which the model does not compute"
                 )
+            saved = (reads[0][1] if reads else None, recorded.get((name, index, 0)))
             outputs = self._call(by_name[name], index, [values[ref] for ref, _ in reads],
-                                 scope, depth, [recorded.get((name, index, t)) for t in range(8)])  # fmt: skip
+                                 scope, depth, saved)  # fmt: skip
             for t, tensor in enumerate(outputs):
                 values[(name, index, t)] = tensor
         missing = [ref for ref in output_refs if ref not in values]
@@ -328,8 +330,10 @@ class _Builder:
         inputs: list[_Tensor],
         scope: str,
         depth: int,
-        recorded: list[tuple[int | None, ...] | None],
+        saved: tuple[Recorded, Recorded],
     ) -> list[_Tensor]:
+        """Translate one call; ``saved``: the shapes the file records for its first input
+        and its output (at the saved input size), when it does."""
         name = _layer_name(layer)
         class_name = layer.get("class_name")
         if not isinstance(class_name, str):
@@ -355,14 +359,12 @@ class _Builder:
         lowered, shape = done.lowered, done.lowered.shape
         first = inputs[0].meta.shape
         if shape is None:  # no rule: the shape the file records, or the input's
-            shape = self._unknown_shape(path, class_name, config, first, recorded[0])
-        elif self.at_saved_size and recorded[0] is not None:
-            saved = tuple(shape[0] if n is None else n for n in recorded[0])
-            if saved != shape:
-                raise ModelError(
-                    f"layer {path!r} ({class_name}): stridekit computes {shape}, the file "
-                    f"records {saved}; please report this model"
-                )
+            shape = self._unknown_shape(path, class_name, config, first, saved)
+        elif self.at_saved_size and not _fits(saved[1], shape):
+            raise ModelError(
+                f"layer {path!r} ({class_name}): stridekit computes {shape}, the file "
+                f"records {saved[1]}; please report this model"
+            )
         spatial = inputs[0].meta.spatial
         sizes = axis_sizes(lowered.layout, spatial)
         attributes = {k: v for k, v in lowered.notes.items() if k != "op"}
@@ -399,16 +401,18 @@ class _Builder:
         class_name: str,
         config: dict[str, Any],
         first: Shape,
-        saved: tuple[int | None, ...] | None,
+        saved: tuple[Recorded, Recorded],
     ) -> Shape:
-        if saved is not None:
-            shape = tuple(first[0] if n is None else n for n in saved)
-            if self.at_saved_size or shape == first:
-                return shape
+        saved_in, saved_out = saved
+        if saved_out is not None:
+            if self.at_saved_size and None not in saved_out[1:]:
+                return (first[0], *(int(n) for n in saved_out[1:] if n is not None))
+            if saved_in is not None and saved_in == saved_out:
+                return first  # it keeps its input's shape
             raise ModelError(
-                f"layer {path!r} ({class_name}) has no rule and turns its input into "
-                f"{shape} at the saved input size; stridekit never runs it, so analyse at "
-                "the saved input size"
+                f"layer {path!r} ({class_name}) has no rule and turns {saved_in} into "
+                f"{saved_out} at the saved input size; stridekit never runs it, so analyse "
+                "at the saved input size"
             )
         declared = config.get("output_shape")
         if isinstance(declared, list) and declared and all(
@@ -416,6 +420,15 @@ class _Builder:
         ):
             return (first[0], *declared)
         return first  # no record (a Keras 2 file): the input's shape, as an identity would
+
+
+def _fits(recorded: Recorded, shape: Shape) -> bool:
+    """A computed shape agrees with a recorded one (None: any size; the batch is free)."""
+    if recorded is None:
+        return True
+    return len(recorded) == len(shape) and all(
+        r is None or r == n for r, n in zip(recorded[1:], shape[1:], strict=True)
+    )
 
 
 def _layer_name(layer: dict[str, Any]) -> str:
