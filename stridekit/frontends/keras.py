@@ -25,8 +25,6 @@ shifts, not running statistics); ``flops`` with the formulas of
 from __future__ import annotations
 
 import os
-from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
@@ -34,19 +32,39 @@ from typing import Any
 
 from stridekit.errors import ModelError, StrideError
 from stridekit.frontends.keras_archive import read_config
-from stridekit.frontends.keras_layers import LayerCall, Translated, translate
+from stridekit.frontends.keras_call import LayerCall, Translated
+from stridekit.frontends.keras_config import (
+    MAX_DEPTH,
+    Recorded,
+    Ref,
+    data_formats,
+    fits,
+    inbound,
+    input_batch_shape,
+    layer_name,
+    list_of,
+    mapping,
+    order,
+    refs,
+)
+from stridekit.frontends.keras_layers import translate
 from stridekit.geometry.layout import axis_sizes, permute, standard
+from stridekit.geometry.limits import check_shape
 from stridekit.graph import Graph, GraphOutput, Node
 from stridekit.lowering import Meta, unknown
 
 Shape = tuple[int, ...]
-Ref = tuple[str, int, int]  # (layer, node index, tensor index): Keras's keras_history
-Recorded = tuple[int | None, ...] | None  # a shape the file records (None: not recorded)
 MODEL_CLASSES = frozenset({"Functional", "Model", "Sequential"})
-MAX_DEPTH = 32  # models nested in models
 MAX_CALLS = 100_000
-_MALFORMED = (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError,
-              OverflowError)  # fmt: skip
+_MALFORMED = (
+    TypeError,
+    ValueError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    ZeroDivisionError,
+    OverflowError,
+)
 
 
 def load_keras(
@@ -73,99 +91,16 @@ def load_keras(
         return _Builder(config, label).build(input_shape)
     except StrideError as error:
         raise ModelError(f"{label}: {error}") from None
+    except _MALFORMED as error:  # a config shaped unlike any Keras writes
+        raise ModelError(
+            f"{label}: malformed model config ({type(error).__name__}: {error})"
+        ) from None
 
 
 @dataclass(frozen=True)
 class _Tensor:
     node: str  # the graph node that wrote it
     meta: Meta
-
-
-def _mapping(value: Any, what: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ModelError(f"{what} is a {type(value).__name__}, not a mapping")
-    return value
-
-
-def _list(value: Any, what: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise ModelError(f"{what} is a {type(value).__name__}, not a list")
-    return value
-
-
-def _ref(value: Any, what: str) -> Ref:
-    if (
-        isinstance(value, list)
-        and len(value) >= 3
-        and isinstance(value[0], str)
-        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value[1:3])
-    ):
-        return (value[0], value[1], value[2])
-    raise ModelError(f"{what} {str(value)[:80]!r} is not [layer, node index, tensor index]")
-
-
-def _refs(value: Any, what: str) -> list[Ref]:
-    """``input_layers``/``output_layers``: one ref, or a list of them."""
-    items = _list(value, what)
-    if items and isinstance(items[0], str):
-        return [_ref(items, what)]
-    return [_ref(item, what) for item in items]
-
-
-def _shape(value: Any, what: str) -> tuple[int | None, ...]:
-    items = _list(value, what)
-    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool) and v > 0)
-               for v in items):  # fmt: skip
-        raise ModelError(f"{what} {value!r} is not a list of sizes (or null)")
-    return tuple(items)
-
-
-def _inbound(node: Any, what: str) -> Iterator[tuple[Ref, tuple[int | None, ...] | None]]:
-    """The tensors a call reads, in order, with the shapes the file records (Keras 3's
-    ``{"args": [...], "kwargs": {...}}`` of ``__keras_tensor__``; Keras 2's list of
-    ``[layer, node, tensor, kwargs]``)."""
-    if isinstance(node, list):  # Keras 2
-        for entry in node:
-            yield _ref(entry, what), None
-        return
-    stack: list[tuple[Any, int]] = [(_mapping(node, what).get("args", []), 0),
-                                    (node.get("kwargs", {}), 0)]  # fmt: skip
-    found = []
-    while stack:
-        value, depth = stack.pop(0)
-        if depth > 16:
-            raise ModelError(f"{what}: arguments nested too deep")
-        if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            tensor = _mapping(value.get("config"), what)
-            recorded = tensor.get("shape")
-            shape = _shape(recorded, f"{what} shape") if recorded is not None else None
-            found.append((_ref(tensor.get("keras_history"), f"{what} keras_history"), shape))
-        elif isinstance(value, dict):
-            stack[:0] = [(v, depth + 1) for v in value.values()]
-        elif isinstance(value, list):
-            stack[:0] = [(v, depth + 1) for v in value]
-    yield from found
-
-
-def _input_batch_shape(layer: dict[str, Any]) -> tuple[int | None, ...] | None:
-    config = _mapping(layer.get("config", {}), "layer config")
-    for key in ("batch_shape", "batch_input_shape"):
-        if config.get(key) is not None:
-            return _shape(config[key], key)
-    build = layer.get("build_config")
-    if isinstance(build, dict) and build.get("input_shape") is not None:
-        return _shape(build["input_shape"], "build_config.input_shape")
-    return None
-
-
-def _data_formats(config: Any, depth: int = 0) -> Iterator[str]:
-    if depth > MAX_DEPTH or not isinstance(config, dict | list):
-        return
-    items = config.values() if isinstance(config, dict) else config
-    if isinstance(config, dict) and config.get("data_format") in ("channels_last", "channels_first"):
-        yield config["data_format"]
-    for item in items:
-        yield from _data_formats(item, depth + 1)
 
 
 class _Builder:
@@ -179,25 +114,26 @@ class _Builder:
 
     def _declared(self, model: dict[str, Any]) -> tuple[int | None, ...]:
         body = model.get("config")
-        if model.get("class_name") not in MODEL_CLASSES:
+        if str(model.get("class_name")) not in MODEL_CLASSES:
             raise ModelError(f"the file holds a {model.get('class_name')!r}, not a Keras model")
         if isinstance(body, list):  # a Keras 1/2 Sequential: a bare list of layers
             body = {"layers": body}
-        layers = _list(_mapping(body, "model config").get("layers"), "layers")
+        body = mapping(body, "model config")
+        layers = list_of(body.get("layers"), "layers")
         if not layers:
             raise ModelError("the model has no layers")
         if model["class_name"] == "Sequential":
-            first = _mapping(layers[0], "layer")
-            shape = _input_batch_shape(first)
+            first = mapping(layers[0], "layer")
+            shape = input_batch_shape(first)
         else:
-            inputs = _refs(body.get("input_layers"), "input_layers")
+            inputs = refs(body.get("input_layers"), "input_layers")
             if len(inputs) != 1:
                 raise ModelError(
                     f"the model has {len(inputs)} inputs; stridekit analyses models with one"
                 )
-            named = [_mapping(layer, "layer") for layer in layers]
-            found = [layer for layer in named if _layer_name(layer) == inputs[0][0]]
-            shape = _input_batch_shape(found[0]) if found else None
+            named = [mapping(layer, "layer") for layer in layers]
+            found = [layer for layer in named if layer_name(layer) == inputs[0][0]]
+            shape = input_batch_shape(found[0]) if found else None
         if shape is None:
             raise ModelError("the model declares no input shape; pass input_shape")
         return shape
@@ -209,16 +145,17 @@ class _Builder:
                 f"the model's input {declared} has no spatial axes; stridekit analyses "
                 "images, volumes and sequences: (batch, *spatial, channels)"
             )
-        formats = list(_data_formats(self.root))
+        formats = list(data_formats(self.root))
         last = not formats or formats[0] == "channels_last"
         channels = declared[-1] if last else declared[1]
         sizes = declared[1:-1] if last else declared[2:]
         nchw_declared = (1, channels, *sizes)
         if input_shape is None:
             if None in nchw_declared:
+                example = ", ".join(["224"] * len(sizes))
                 raise ModelError(
                     f"the model's input {declared} has free sizes; give an input shape "
-                    f"(N, C, *spatial), e.g. (1, {channels or 3}, {', '.join(['224'] * len(sizes))})"
+                    f"(N, C, *spatial), e.g. (1, {channels or 3}, {example})"
                 )
             shape: Shape = tuple(int(n) for n in nchw_declared if n is not None)
         else:
@@ -229,6 +166,7 @@ class _Builder:
                     f"(N, C, *spatial) with C = {channels}, e.g. "
                     f"(1, {channels}, {', '.join(str(n or 224) for n in sizes)})"
                 )
+        check_shape(shape, "input shape")
         self.at_saved_size = shape[1:] == nchw_declared[1:]
         spatial = len(shape) - 2
         self.graph = Graph(input_shape=shape, name=self._name(self.root))
@@ -259,8 +197,8 @@ class _Builder:
         body = model.get("config")
         if isinstance(body, list):
             body = {"layers": body}
-        body = _mapping(body, f"{scope or 'model'} config")
-        layers = [_mapping(layer, "layer") for layer in _list(body.get("layers"), "layers")]
+        body = mapping(body, f"{scope or 'model'} config")
+        layers = [mapping(layer, "layer") for layer in list_of(body.get("layers"), "layers")]
         if model.get("class_name") == "Sequential":
             return self._sequential(layers, inputs, scope, depth)
         return self._functional(body, layers, inputs, scope, depth)
@@ -285,25 +223,34 @@ class _Builder:
         scope: str,
         depth: int,
     ) -> list[_Tensor]:
-        by_name = {_layer_name(layer): layer for layer in layers}
-        input_refs = _refs(body.get("input_layers"), "input_layers")
-        output_refs = _refs(body.get("output_layers"), "output_layers")
+        by_name = {layer_name(layer): layer for layer in layers}
+        input_refs = refs(body.get("input_layers"), "input_layers")
+        output_refs = refs(body.get("output_layers"), "output_layers")
         if len(input_refs) != len(inputs):
-            raise ModelError(f"{scope or 'the model'} takes {len(input_refs)} inputs, got {len(inputs)}")
+            raise ModelError(
+                f"{scope or 'the model'} takes {len(input_refs)} inputs, got {len(inputs)}"
+            )
         values: dict[Ref, _Tensor] = dict(zip(input_refs, inputs, strict=True))
         # every call (layer, node index) with the refs it reads and the shapes recorded
         calls: dict[tuple[str, int], list[tuple[Ref, tuple[int | None, ...] | None]]] = {}
         for name, layer in by_name.items():
             if layer.get("class_name") == "InputLayer":
                 continue
-            nodes = _list(layer.get("inbound_nodes", []), f"layer {name!r} inbound_nodes")
+            nodes = list_of(layer.get("inbound_nodes", []), f"layer {name!r} inbound_nodes")
             for index, node in enumerate(nodes):
-                calls[(name, index)] = list(_inbound(node, f"layer {name!r} inbound node"))
+                calls[(name, index)] = list(inbound(node, f"layer {name!r} inbound node"))
         self.calls += len(calls)
         if self.calls > MAX_CALLS:
             raise ModelError(f"more than {MAX_CALLS:,} layer calls; is the file damaged?")
-        recorded = {ref: shape for reads in calls.values() for ref, shape in reads if shape}
-        for (name, index) in _order(calls, {ref[:2] for ref in input_refs}):
+        recorded: dict[Ref, tuple[int | None, ...]] = {}
+        for reads in calls.values():
+            for ref, shape in reads:
+                if shape is not None and recorded.setdefault(ref, shape) != shape:
+                    raise ModelError(
+                        f"the file records two shapes for the output of {ref[0]!r}: "
+                        f"{recorded[ref]} and {shape}"
+                    )
+        for name, index in order(calls, {ref[:2] for ref in input_refs}):
             reads = calls[(name, index)]
             missing = [ref for ref, _ in reads if ref not in values]
             if missing:
@@ -312,8 +259,9 @@ class _Builder:
                     f"{missing[0][2]}), which the model does not compute"
                 )
             saved = (reads[0][1] if reads else None, recorded.get((name, index, 0)))
-            outputs = self._call(by_name[name], index, [values[ref] for ref, _ in reads],
-                                 scope, depth, saved)  # fmt: skip
+            outputs = self._call(
+                by_name[name], index, [values[ref] for ref, _ in reads], scope, depth, saved
+            )
             for t, tensor in enumerate(outputs):
                 values[(name, index, t)] = tensor
         missing = [ref for ref in output_refs if ref not in values]
@@ -334,7 +282,7 @@ class _Builder:
     ) -> list[_Tensor]:
         """Translate one call; ``saved``: the shapes the file records for its first input
         and its output (at the saved input size), when it does."""
-        name = _layer_name(layer)
+        name = layer_name(layer)
         class_name = layer.get("class_name")
         if not isinstance(class_name, str):
             raise ModelError(f"layer {name!r} has no class_name")
@@ -344,10 +292,12 @@ class _Builder:
             raise ModelError(f"layer {name!r} ({class_name}) reads no tensor")
         if class_name in MODEL_CLASSES and (isinstance(raw, list) or "layers" in raw):
             return self._model(layer, inputs, f"{path}/", depth + 1)
-        config = _mapping(raw, f"layer {name!r} config")
+        config = mapping(raw, f"layer {name!r} config")
         module = layer.get("module")
         keras_own = module is None or module == "keras" or str(module).startswith("keras.")
-        call = LayerCall(class_name, str(module or "keras.layers"), config, [t.meta for t in inputs])
+        call = LayerCall(
+            class_name, str(module or "keras.layers"), config, [t.meta for t in inputs]
+        )
         try:
             done = translate(call) if keras_own else Translated(unknown(class_name))
         except StrideError as error:
@@ -360,7 +310,7 @@ class _Builder:
         first = inputs[0].meta.shape
         if shape is None:  # no rule: the shape the file records, or the input's
             shape = self._unknown_shape(path, class_name, config, first, saved)
-        elif self.at_saved_size and not _fits(saved[1], shape):
+        elif self.at_saved_size and not fits(saved[1], shape):
             raise ModelError(
                 f"layer {path!r} ({class_name}): stridekit computes {shape}, the file "
                 f"records {saved[1]}; please report this model"
@@ -415,54 +365,10 @@ class _Builder:
                 "at the saved input size"
             )
         declared = config.get("output_shape")
-        if isinstance(declared, list) and declared and all(
-            isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in declared
+        if (
+            isinstance(declared, list)
+            and declared
+            and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in declared)
         ):
             return (first[0], *declared)
         return first  # no record (a Keras 2 file): the input's shape, as an identity would
-
-
-def _fits(recorded: Recorded, shape: Shape) -> bool:
-    """A computed shape agrees with a recorded one (None: any size; the batch is free)."""
-    if recorded is None:
-        return True
-    return len(recorded) == len(shape) and all(
-        r is None or r == n for r, n in zip(recorded[1:], shape[1:], strict=True)
-    )
-
-
-def _layer_name(layer: dict[str, Any]) -> str:
-    name = layer.get("name")
-    if not isinstance(name, str):
-        config = layer.get("config")
-        name = config.get("name") if isinstance(config, dict) else None
-    if not isinstance(name, str):
-        raise ModelError(f"a {layer.get('class_name', 'layer')!r} layer has no name")
-    return name
-
-
-def _order(
-    calls: dict[tuple[str, int], list[tuple[Ref, Any]]], ready: set[tuple[str, int]]
-) -> list[tuple[str, int]]:
-    """The calls in an order where each runs after the calls it reads (Kahn)."""
-    waiting = {key: {ref[:2] for ref, _ in reads} - ready for key, reads in calls.items()}
-    readers: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for key, needs in waiting.items():
-        for need in needs:
-            readers.setdefault(need, []).append(key)
-    queue = deque(key for key, needs in waiting.items() if not needs)
-    order = []
-    while queue:
-        key = queue.popleft()
-        order.append(key)
-        for reader in readers.get(key, ()):
-            waiting[reader].discard(key)
-            if not waiting[reader]:
-                queue.append(reader)
-    if len(order) != len(calls):
-        done = set(order)
-        stuck = next(key for key in calls if key not in done)
-        raise ModelError(
-            f"layer {stuck[0]!r} reads a tensor that is never computed (a cycle or a missing layer)"
-        )
-    return order

@@ -37,8 +37,15 @@ from stridekit.errors import ModelError
 MAX_CONFIG_BYTES = 64 * 2**20  # a DenseNet-201's config is ~1 MB
 KERAS_SUFFIXES = (".keras",)
 H5_SUFFIXES = (".h5", ".hdf5")
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
-               RuntimeError, ValueError)  # fmt: skip
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 
 
 def read_config(path: str | os.PathLike[str]) -> dict[str, Any]:

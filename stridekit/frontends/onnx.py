@@ -91,14 +91,20 @@ def load_onnx(
     >>> node.op, node.output_shape, node.windows[0].padding, node.params, node.macs
     ('conv', (1, 8, 16, 16), (0, 1), 216, 55296)
     """
-    prepared = prepare(path_or_model, input_shape)
-    attempts = 1 + sum(node.op_type in WINDOW_OPS for node in prepared.model.graph.node)
-    for _ in range(attempts):
-        inferred, folded = infer(prepared)
-        try:
-            return _build(prepared, Tensors(prepared.model, inferred, folded))
-        except _CeilModeRepair as repair:
-            repair.apply(prepared.working)
+    try:
+        prepared = prepare(path_or_model, input_shape)
+        attempts = 1 + sum(node.op_type in WINDOW_OPS for node in prepared.model.graph.node)
+        for _ in range(attempts):
+            inferred, folded = infer(prepared)
+            try:
+                return _build(prepared, Tensors(prepared.model, inferred, folded))
+            except _CeilModeRepair as repair:
+                repair.apply(prepared.working)
+    except UnicodeDecodeError as error:  # protobuf decodes a string field when it is read
+        label = "the model" if isinstance(path_or_model, onnx.ModelProto) else str(path_or_model)
+        raise ModelError(
+            f"{label}: a name in it is not UTF-8 text ({error.reason}); is the file damaged?"
+        ) from None
     raise ModelError(f"{prepared.name}: shape inference disagrees with the pooling windows")
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from stridekit.errors import (
     UsageError,
@@ -29,6 +29,7 @@ from stridekit.geometry.layout import Layout
 
 Shape = tuple[int, ...]
 AxisMap = Window | Resample
+Answer = TypeVar("Answer")  # what a frontend's translations return (a Lowered, mostly)
 
 
 @dataclass(frozen=True)
@@ -192,8 +193,8 @@ def per_axis(value: int | Sequence[int] | None, count: int, default: int) -> tup
 
 
 def translation_table(
-    *groups: tuple[Sequence[str], Callable[[Any], Lowered]],
-) -> dict[str, Callable[[Any], Lowered]]:
+    *groups: tuple[Sequence[str], Callable[[Any], Answer]],
+) -> dict[str, Callable[[Any], Answer]]:
     """A frontend's table of framework op → translation, filled explicitly; an op listed
     twice is a bug caught at import.
 
@@ -202,7 +203,7 @@ def translation_table(
     ...
     RuntimeError: duplicate translation for Relu
     """
-    table: dict[str, Callable[[Any], Lowered]] = {}
+    table: dict[str, Callable[[Any], Answer]] = {}
     for names, translation in groups:
         for name in names:
             if name in table:

@@ -38,8 +38,11 @@ def test_both_formats_and_the_analysis(suffix: str, tmp_path: Path) -> None:
     analysis = stridekit.analyze(str(path))
     assert analysis.graph.input_shape == (1, 3, 32, 32)
     assert [r.output_shape for r in analysis.layers] == [
-        (1, 3, 32, 32), (1, 16, 16, 8), (1, 8, 8, 8), (1, 8),
-    ]  # fmt: skip
+        (1, 3, 32, 32),
+        (1, 16, 16, 8),
+        (1, 8, 8, 8),
+        (1, 8),
+    ]
     assert analysis.output_stride == (4, 4)
     # 3 × 3 stride 2, pad (0, 1) at 32, then 2 × 2 stride 2: 3 + (2 − 1)·2 = 5
     assert analysis.receptive_field == (5, 5)
@@ -98,8 +101,12 @@ def _keras2_config() -> dict[str, Any]:
 
     def layer(cls: str, name: str, config: dict[str, Any], *reads: str) -> dict[str, Any]:
         inbound = [[[r, 0, 0, {}] for r in reads]] if reads else []
-        return {"class_name": cls, "name": name, "config": {"name": name, **config},
-                "inbound_nodes": inbound}  # fmt: skip
+        return {
+            "class_name": cls,
+            "name": name,
+            "config": {"name": name, **config},
+            "inbound_nodes": inbound,
+        }
 
     conv = {"kernel_size": [3, 3], "strides": [2, 2], "padding": "same", "filters": 4}
     return {
@@ -126,9 +133,12 @@ def test_keras2_configs(tmp_path: Path) -> None:
         handle.attrs["model_config"] = json.dumps(_keras2_config())
     graph = load_keras(path)
     assert [(n.name, n.output_shape) for n in graph.nodes] == [
-        ("input", (1, 3, 20, 20)), ("a", (1, 10, 10, 4)), ("b", (1, 10, 10, 4)),
-        ("sum", (1, 10, 10, 4)), ("custom", (1, 10, 10, 4)),
-    ]  # fmt: skip
+        ("input", (1, 3, 20, 20)),
+        ("a", (1, 10, 10, 4)),
+        ("b", (1, 10, 10, 4)),
+        ("sum", (1, 10, 10, 4)),
+        ("custom", (1, 10, 10, 4)),
+    ]
     assert graph["sum"].op == "add" and graph["custom"].attributes["unhandled"]
 
 
@@ -139,7 +149,9 @@ def test_keras2_configs(tmp_path: Path) -> None:
         ((1, 3, 32), "does not fit"),
     ],
 )
-def test_input_shapes_are_n_c_spatial(shape: tuple[int, ...], fragment: str, tmp_path: Path) -> None:
+def test_input_shapes_are_n_c_spatial(
+    shape: tuple[int, ...], fragment: str, tmp_path: Path
+) -> None:
     path = save(_net(), tmp_path / "net.keras")
     with pytest.raises(ModelError, match=fragment):
         load_keras(path, shape)

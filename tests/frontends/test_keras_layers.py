@@ -61,97 +61,143 @@ def _layout() -> Any:
 # name → (model builder, Jacobian check: None (not local), "inside" or "exact")
 CASES: dict[str, tuple[Callable[[], Any], str | None]] = {
     "conv2d-same-stride2": (
-        lambda: _chain((10, 9, 2), layers.Conv2D(3, 3, strides=2, padding="same"),
-                       layers.Conv2D(3, 5, strides=3, padding="same", dilation_rate=1)),
+        lambda: _chain(
+            (10, 9, 2),
+            layers.Conv2D(3, 3, strides=2, padding="same"),
+            layers.Conv2D(3, 5, strides=3, padding="same", dilation_rate=1),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "conv2d-dilated-valid": (
-        lambda: _chain((17, 15, 2), layers.Conv2D(3, 3, dilation_rate=2),
-                       layers.Conv2D(3, (1, 4), strides=(1, 2), padding="same")),
+        lambda: _chain(
+            (17, 15, 2),
+            layers.Conv2D(3, 3, dilation_rate=2),
+            layers.Conv2D(3, (1, 4), strides=(1, 2), padding="same"),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "conv1d-causal": (
-        lambda: _chain((20, 2), layers.Conv1D(4, 3, dilation_rate=2, padding="causal"),
-                       layers.Conv1D(4, 5, strides=3, padding="same")),
+        lambda: _chain(
+            (20, 2),
+            layers.Conv1D(4, 3, dilation_rate=2, padding="causal"),
+            layers.Conv1D(4, 5, strides=3, padding="same"),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "conv3d-pool3d": (
-        lambda: _chain((9, 10, 7, 2), layers.Conv3D(3, 3, strides=2, padding="same"),
-                       layers.AveragePooling3D(2, padding="same")),
+        lambda: _chain(
+            (9, 10, 7, 2),
+            layers.Conv3D(3, 3, strides=2, padding="same"),
+            layers.AveragePooling3D(2, padding="same"),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "grouped-conv": (lambda: _chain((9, 9, 4), layers.Conv2D(6, 3, strides=2, groups=2)), "exact"),
     "depthwise": (
-        lambda: _chain((11, 11, 3), layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2),
-                       layers.DepthwiseConv2D(5, strides=2, padding="same")),
+        lambda: _chain(
+            (11, 11, 3),
+            layers.DepthwiseConv2D(3, strides=2, depth_multiplier=2),
+            layers.DepthwiseConv2D(5, strides=2, padding="same"),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "separable": (
-        lambda: _chain((12, 13, 3), layers.SeparableConv2D(8, 3, strides=2, padding="same",
-                                                            depth_multiplier=2),
-                       layers.SeparableConv2D(4, 3)),
+        lambda: _chain(
+            (12, 13, 3),
+            layers.SeparableConv2D(8, 3, strides=2, padding="same", depth_multiplier=2),
+            layers.SeparableConv2D(4, 3),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "transpose-valid": (
-        lambda: _chain((5, 6, 2), layers.Conv2DTranspose(3, 3, strides=2),
-                       layers.Conv2DTranspose(2, 1, strides=3)),
+        lambda: _chain(
+            (5, 6, 2),
+            layers.Conv2DTranspose(3, 3, strides=2),
+            layers.Conv2DTranspose(2, 1, strides=3),
+        ),
         "inside",
-    ),  # fmt: skip
+    ),
     "transpose-same": (
-        lambda: _chain((5, 6, 2), layers.Conv2DTranspose(3, 4, strides=2, padding="same"),
-                       layers.Conv2DTranspose(3, 3, strides=2, padding="same")),
+        lambda: _chain(
+            (5, 6, 2),
+            layers.Conv2DTranspose(3, 4, strides=2, padding="same"),
+            layers.Conv2DTranspose(3, 3, strides=2, padding="same"),
+        ),
         "inside",
-    ),  # fmt: skip
+    ),
     # Keras's torch backend crops this one where TF does not (see _transposed_padding):
     # its shapes are the same in every backend, its pixels are not
     "transpose-output-padding": (
-        lambda: _chain((5, 6, 2), layers.Conv2DTranspose(3, 3, strides=2, padding="same",
-                                                         output_padding=1),
-                       layers.Conv2DTranspose(3, 4, strides=3, output_padding=2)),
+        lambda: _chain(
+            (5, 6, 2),
+            layers.Conv2DTranspose(3, 3, strides=2, padding="same", output_padding=1),
+            layers.Conv2DTranspose(3, 4, strides=3, output_padding=2),
+        ),
         None,
-    ),  # fmt: skip
+    ),
     "pools": (
-        lambda: _chain((13, 12, 2), layers.AveragePooling2D(3, strides=2, padding="same"),
-                       layers.AveragePooling2D((2, 3), strides=(2, 1)),
-                       layers.MaxPooling2D(2, padding="same")),
+        lambda: _chain(
+            (13, 12, 2),
+            layers.AveragePooling2D(3, strides=2, padding="same"),
+            layers.AveragePooling2D((2, 3), strides=(2, 1)),
+            layers.MaxPooling2D(2, padding="same"),
+        ),
         "inside",
-    ),  # fmt: skip
+    ),
     "pad-crop": (
-        lambda: _chain((9, 8, 2), layers.ZeroPadding2D(((1, 2), (0, 3))),
-                       layers.Conv2D(2, 3, strides=2), layers.Cropping2D(((1, 0), (0, 1))),
-                       layers.CenterCrop(2, 3)),
+        lambda: _chain(
+            (9, 8, 2),
+            layers.ZeroPadding2D(((1, 2), (0, 3))),
+            layers.Conv2D(2, 3, strides=2),
+            layers.Cropping2D(((1, 0), (0, 1))),
+            layers.CenterCrop(2, 3),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "pad-crop-1d": (
-        lambda: _chain((15, 2), layers.ZeroPadding1D((2, 1)), layers.Conv1D(2, 3, strides=2),
-                       layers.Cropping1D((1, 2))),
+        lambda: _chain(
+            (15, 2),
+            layers.ZeroPadding1D((2, 1)),
+            layers.Conv1D(2, 3, strides=2),
+            layers.Cropping1D((1, 2)),
+        ),
         "exact",
-    ),  # fmt: skip
+    ),
     "upsampling": (
-        lambda: _chain((5, 6, 2), layers.UpSampling2D((2, 3)), layers.Conv2D(2, 3, strides=2),
-                       layers.UpSampling2D(2, interpolation="bilinear"),
-                       layers.Resizing(13, 9)),
+        lambda: _chain(
+            (5, 6, 2),
+            layers.UpSampling2D((2, 3)),
+            layers.Conv2D(2, 3, strides=2),
+            layers.UpSampling2D(2, interpolation="bilinear"),
+            layers.Resizing(13, 9),
+        ),
         "inside",
-    ),  # fmt: skip
+    ),
     "one-axis": (
-        lambda: _chain((16, 3), layers.SeparableConv1D(4, 3, strides=2, padding="same"),
-                       layers.DepthwiseConv1D(3), layers.UpSampling1D(3),
-                       layers.Conv1DTranspose(2, 3, strides=2, padding="same"),
-                       layers.MaxPooling1D(3, strides=2, padding="same")),
+        lambda: _chain(
+            (16, 3),
+            layers.SeparableConv1D(4, 3, strides=2, padding="same"),
+            layers.DepthwiseConv1D(3),
+            layers.UpSampling1D(3),
+            layers.Conv1DTranspose(2, 3, strides=2, padding="same"),
+            layers.MaxPooling1D(3, strides=2, padding="same"),
+        ),
         "inside",
-    ),  # fmt: skip
+    ),
     "resizing-nearest": (
         lambda: _chain((9, 8, 2), layers.Resizing(4, 12, interpolation="nearest")),
         "inside",
     ),
     "channels-first": (
-        lambda: _chain((2, 11, 10), layers.Conv2D(3, 3, strides=2, padding="same",
-                                                  data_format="channels_first"),
-                       layers.MaxPooling2D(2, padding="same", data_format="channels_first"),
-                       layers.ZeroPadding2D(1, data_format="channels_first"),
-                       layers.GlobalAveragePooling2D(data_format="channels_first")),
+        lambda: _chain(
+            (2, 11, 10),
+            layers.Conv2D(3, 3, strides=2, padding="same", data_format="channels_first"),
+            layers.MaxPooling2D(2, padding="same", data_format="channels_first"),
+            layers.ZeroPadding2D(1, data_format="channels_first"),
+            layers.GlobalAveragePooling2D(data_format="channels_first"),
+        ),
         None,
-    ),  # fmt: skip
+    ),
     "branches": (_branches, None),
     "nested": (_nested, "exact"),
     "layout": (_layout, None),
@@ -198,14 +244,18 @@ def _check_fields(model: Any, graph: Graph, *, exact: bool) -> None:
 
 
 @pytest.mark.parametrize(("size", "pads"), [(8, (0, 1)), (9, (1, 1)), (10, (0, 1))])
-def test_tf_same_pads_the_odd_pixel_at_the_end(size: int, pads: tuple[int, int], tmp_path: Path) -> None:
+def test_tf_same_pads_the_odd_pixel_at_the_end(
+    size: int, pads: tuple[int, int], tmp_path: Path
+) -> None:
     """Stride-2 SAME with a 3 × 3 kernel: total padding max(0, (ceil(n/2) − 1)·2 + 3 − n),
     1 on an even input (at the end: (0, 1)), 2 on an odd one ((1, 1)); the same window
     and field as stridekit's own Conv2dSame, and the pixels Keras reads say so too."""
     from stridekit.nn import Conv2dSame
 
-    model = _chain((size, size, 1), layers.Conv2D(1, 3, strides=2, padding="same", use_bias=False,
-                                                  kernel_initializer="ones"))  # fmt: skip
+    model = _chain(
+        (size, size, 1),
+        layers.Conv2D(1, 3, strides=2, padding="same", use_bias=False, kernel_initializer="ones"),
+    )
     graph = load_keras(save(model, tmp_path / "same.keras"))
     node = graph.output
     assert node.output_shape == (1, *model.output.shape[1:])
