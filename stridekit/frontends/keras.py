@@ -238,7 +238,8 @@ class _Builder:
                 continue
             nodes = list_of(layer.get("inbound_nodes", []), f"layer {name!r} inbound_nodes")
             for index, node in enumerate(nodes):
-                calls[(name, index)] = list(inbound(node, f"layer {name!r} inbound node"))
+                where = f"layer {name!r} inbound node"
+                calls[(name, index)] = list(inbound(node, where, frozenset(by_name)))
         self.calls += len(calls)
         if self.calls > MAX_CALLS:
             raise ModelError(f"more than {MAX_CALLS:,} layer calls; is the file damaged?")

@@ -65,13 +65,20 @@ def shape_of(value: Any, what: str) -> tuple[int | None, ...]:
     return tuple(items)
 
 
-def inbound(node: Any, what: str) -> Iterator[tuple[Ref, tuple[int | None, ...] | None]]:
+def inbound(
+    node: Any, what: str, names: frozenset[str] = frozenset()
+) -> Iterator[tuple[Ref, tuple[int | None, ...] | None]]:
     """The tensors a call reads, in order, with the shapes the file records (Keras 3's
     ``{"args": [...], "kwargs": {...}}`` of ``__keras_tensor__``; Keras 2's list of
-    ``[layer, node, tensor, kwargs]``)."""
+    ``[layer, node, tensor, kwargs]``, where a TF op's second operand is a
+    ``[layer, node, tensor]`` among the kwargs: one naming a layer of ``names``)."""
     if isinstance(node, list):  # Keras 2
         for entry in node:
             yield ref(entry, what), None
+            kwargs = entry[3] if len(entry) > 3 and isinstance(entry[3], dict) else {}
+            for value in kwargs.values():
+                if isinstance(value, list) and value and value[0] in names:
+                    yield ref(value, what), None
         return
     stack: list[tuple[Any, int]] = [
         (mapping(node, what).get("args", []), 0),

@@ -201,10 +201,51 @@ OPS: dict[str, Callable[[LayerCall], Translated]] = translation_table(
 )
 
 
+# TF ops in a Keras 2 functional model (``TFOpLambda``, the op's name in ``function``)
+TF_OPS: dict[str, Callable[[LayerCall], Translated]] = translation_table(
+    (
+        ["__operators__.add", "math.add", "math.subtract", "math.maximum", "math.minimum"],
+        _merge("add"),
+    ),
+    (["math.multiply", "math.truediv", "math.divide"], _merge("mul")),
+    (
+        [
+            "nn.relu",
+            "nn.relu6",
+            "nn.silu",
+            "nn.swish",
+            "nn.gelu",
+            "nn.leaky_relu",
+            "math.sigmoid",
+            "math.tanh",
+            "math.abs",
+            "math.exp",
+            "math.square",
+            "math.sqrt",
+            "identity",
+            "cast",
+            "clip_by_value",
+        ],
+        _pointwise(),
+    ),
+)
+
+
 def translate(call: LayerCall) -> Translated:
-    """Lower one layer call; a layer without a translation is `unknown` (never run)."""
-    table = OPS if call.module.startswith("keras.src.ops") else LAYERS
-    translation = table.get(call.class_name)
+    """Lower one layer call; a layer without a translation is `unknown` (never run).
+
+    >>> from stridekit.lowering import Meta
+    >>> x = Meta.standard((1, 8, 4, 4), spatial=2)
+    >>> translate(LayerCall("TFOpLambda", "", {"function": "math.multiply"}, [x, x])).lowered.kind
+    'mul'
+    """
+    if call.class_name == "TFOpLambda":
+        function = call.get("function")
+        translation = TF_OPS.get(function) if isinstance(function, str) else None
+        name = f"TFOpLambda({function})"
+    else:
+        table = OPS if call.module.startswith("keras.src.ops") else LAYERS
+        translation, name = table.get(call.class_name), call.class_name
     if translation is None:
-        return Translated(unknown(call.class_name))
+        return Translated(unknown(name))
     return translation(call)

@@ -235,6 +235,10 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 _check_windows(node, context.x.shape, outputs[0], lowered)
         except StrideError as error:
             raise ModelError(f"{label}: {error}") from None
+        except (TypeError, KeyError, IndexError, AttributeError) as error:  # a damaged file
+            raise ModelError(
+                f"{label}: attributes of the wrong type ({type(error).__name__}: {error})"
+            ) from None
         carried_params, carried_flops = constants.charge(node, active)
         inputs = [t for t, a in zip(node.input, active, strict=True) if a]
         node_name = node.name or f"{node.op_type}_{index}"

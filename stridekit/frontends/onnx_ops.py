@@ -130,6 +130,8 @@ _CONVENTIONS = {"SAME_UPPER": "onnx-upper", "SAME_LOWER": "onnx-lower"}
 def _padding(ctx: OpContext, count: int) -> tuple[list[Any], str]:
     """Per-axis padding (pairs, or "same"/"valid") and the convention it is read in."""
     auto_pad = ctx.attr("auto_pad", "NOTSET")
+    if not isinstance(auto_pad, str):
+        raise ModelError(f"auto_pad is a {type(auto_pad).__name__}, not a string")
     if auto_pad in _CONVENTIONS:
         return ["same"] * count, _CONVENTIONS[auto_pad]
     if auto_pad == "VALID":

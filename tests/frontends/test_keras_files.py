@@ -119,9 +119,14 @@ def _keras2_config() -> dict[str, Any]:
                 layer("Conv2D", "b", {**conv, "strides": [1, 1]}, "a"),
                 layer("Add", "sum", {}, "a", "b"),
                 layer("MyCustomLayer", "custom", {}, "sum"),
+                {
+                    **layer("TFOpLambda", "mul", {"function": "math.multiply"}),
+                    "inbound_nodes": [[["custom", 0, 0, {"y": ["a", 0, 0], "name": None}]]],
+                },
+                layer("TFOpLambda", "roll", {"function": "roll"}, "mul"),
             ],
             "input_layers": [["in", 0, 0]],
-            "output_layers": [["custom", 0, 0]],
+            "output_layers": [["roll", 0, 0]],
         },
     }
 
@@ -138,8 +143,40 @@ def test_keras2_configs(tmp_path: Path) -> None:
         ("b", (1, 10, 10, 4)),
         ("sum", (1, 10, 10, 4)),
         ("custom", (1, 10, 10, 4)),
+        ("mul", (1, 10, 10, 4)),
+        ("roll", (1, 10, 10, 4)),
     ]
     assert graph["sum"].op == "add" and graph["custom"].attributes["unhandled"]
+    assert graph["mul"].op == "mul" and graph["mul"].inputs == ("custom", "a")
+    assert graph["roll"].target == "TFOpLambda" and graph["roll"].attributes["unhandled"]
+
+
+def test_keras2_sequential_with_the_shape_on_its_first_layer() -> None:
+    conv = {
+        "name": "c",
+        "filters": 2,
+        "kernel_size": [3, 3],
+        "strides": [2, 2],
+        "padding": "same",
+        "batch_input_shape": [None, 10, 10, 1],
+    }
+    pool = {"name": "p", "padding": "same"}
+    model = {
+        "class_name": "Sequential",
+        "config": {
+            "name": "s",
+            "layers": [
+                {"class_name": "Conv2D", "config": conv},
+                {"class_name": "MaxPooling2D", "config": pool},
+            ],
+        },
+    }
+    graph = load_keras(model)
+    assert [(n.name, n.output_shape) for n in graph.nodes] == [
+        ("input", (1, 1, 10, 10)),
+        ("c", (1, 5, 5, 2)),
+        ("p", (1, 3, 3, 2)),
+    ]
 
 
 @pytest.mark.parametrize(
