@@ -224,8 +224,14 @@ class _Builder:
         depth: int,
     ) -> list[_Tensor]:
         by_name = {layer_name(layer): layer for layer in layers}
-        input_refs = refs(body.get("input_layers"), "input_layers")
-        output_refs = refs(body.get("output_layers"), "output_layers")
+        keras2 = any(
+            isinstance(layer.get("inbound_nodes"), list)
+            and layer["inbound_nodes"]
+            and isinstance(layer["inbound_nodes"][0], list)
+            for layer in layers
+        )
+        input_refs = _reindexed(refs(body.get("input_layers"), "inputs"), by_name, keras2)
+        output_refs = _reindexed(refs(body.get("output_layers"), "outputs"), by_name, keras2)
         if len(input_refs) != len(inputs):
             raise ModelError(
                 f"{scope or 'the model'} takes {len(input_refs)} inputs, got {len(inputs)}"
@@ -239,7 +245,10 @@ class _Builder:
             nodes = list_of(layer.get("inbound_nodes", []), f"layer {name!r} inbound_nodes")
             for index, node in enumerate(nodes):
                 where = f"layer {name!r} inbound node"
-                calls[(name, index)] = list(inbound(node, where, frozenset(by_name)))
+                reads = list(inbound(node, where, frozenset(by_name)))
+                if keras2:  # no shapes recorded there
+                    reads = [(r, None) for r in _reindexed([r for r, _ in reads], by_name, True)]
+                calls[(name, index)] = reads
         self.calls += len(calls)
         if self.calls > MAX_CALLS:
             raise ModelError(f"more than {MAX_CALLS:,} layer calls; is the file damaged?")
@@ -373,3 +382,16 @@ class _Builder:
         ):
             return (first[0], *declared)
         return first  # no record (a Keras 2 file): the input's shape, as an identity would
+
+
+def _reindexed(found: list[Ref], by_name: dict[str, dict[str, Any]], keras2: bool) -> list[Ref]:
+    """Refs as indices into the saved ``inbound_nodes``. A nested Functional model starts
+    with a built-in node that Keras does not save but counts: Keras 3 counts it in
+    ``input_layers``/``output_layers`` (not in call arguments), Keras 2 everywhere, for
+    Sequential models too (Functional models there)."""
+    shifted = []
+    for name, index, tensor in found:
+        kind = by_name.get(name, {}).get("class_name")
+        nested = kind == "Functional" or (keras2 and kind in MODEL_CLASSES)
+        shifted.append((name, index - 1 if nested and index > 0 else index, tensor))
+    return shifted

@@ -67,6 +67,24 @@ def test_shared_layers_and_several_outputs(tmp_path: Path) -> None:
     assert graph["conv_1"].inputs == ("half",)
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_nested_model_called_twice_with_two_outputs(suffix: str, tmp_path: Path) -> None:
+    """A model used as a layer twice is inlined twice (``pair/…``, ``pair_1/…``); its
+    second output is its second tensor (Keras's tensor index 1)."""
+    inner_in = keras.Input((None, None, 2))
+    wide = layers.Conv2D(2, 3, padding="same", name="wide")(inner_in)
+    down = layers.Conv2D(2, 3, strides=2, padding="same", name="down")(inner_in)
+    pair = keras.Model(inner_in, [wide, down], name="pair")
+    x = keras.Input((12, 12, 2))
+    _, first = pair(x)
+    _, second = pair(first)
+    model = keras.Model(x, second)
+    graph = load_keras(save(model, tmp_path / f"twice{suffix}"))
+    assert graph.output.name == "pair_1/down"
+    assert graph["pair_1/down"].inputs == ("pair/down",)
+    assert graph.output.output_shape == (1, *model.output.shape[1:]) == (1, 3, 3, 2)
+
+
 def test_a_lambda_is_listed_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     where = str(marker)  # saved with the Lambda's code: running it writes this file
@@ -149,6 +167,38 @@ def test_keras2_configs(tmp_path: Path) -> None:
     assert graph["sum"].op == "add" and graph["custom"].attributes["unhandled"]
     assert graph["mul"].op == "mul" and graph["mul"].inputs == ("custom", "a")
     assert graph["roll"].target == "TFOpLambda" and graph["roll"].attributes["unhandled"]
+
+
+def test_keras2_nested_models_count_their_built_in_node() -> None:
+    """tf.keras numbers a nested model's calls from 1 (its node 0 is built in, not saved),
+    in call arguments and outputs alike."""
+    conv = {"name": "c", "filters": 2, "kernel_size": [3, 3], "strides": [2, 2]}
+    inner = {
+        "class_name": "Sequential",
+        "config": {"name": "inner", "layers": [{"class_name": "Conv2D", "config": conv}]},
+        "name": "inner",
+    }
+    outer_layers = [
+        {
+            "class_name": "InputLayer",
+            "name": "x",
+            "inbound_nodes": [],
+            "config": {"name": "x", "batch_input_shape": [None, 15, 15, 2]},
+        },
+        {**inner, "inbound_nodes": [[["x", 0, 0, {}]], [["inner", 1, 0, {}]]]},
+    ]
+    model = {
+        "class_name": "Functional",
+        "config": {
+            "name": "outer",
+            "layers": outer_layers,
+            "input_layers": [["x", 0, 0]],
+            "output_layers": [["inner", 2, 0]],
+        },
+    }
+    graph = load_keras(model)
+    assert graph.output.name == "inner_1/c" and graph.output.output_shape == (1, 3, 3, 2)
+    assert graph["inner_1/c"].inputs == ("inner/c",)
 
 
 def test_keras2_sequential_with_the_shape_on_its_first_layer() -> None:
