@@ -210,6 +210,8 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
             constants.constant(node, index)  # not a node; its cost goes to the first reader
             continue
         label = f"{node.op_type} node {node.name or f'#{index}'}"
+        if not node.output:
+            raise ModelError(f"{label} has no output; is the file damaged?")
         shapes = tuple(tensors.shape(t) if t else None for t in node.input)
         outputs = tuple(tensors.shape(t) if t else None for t in node.output)
         missing = [t for t, s, a in zip(node.input, shapes, active, strict=True) if a and s is None]
