@@ -4,7 +4,8 @@ receptive field layer by layer, stages shaded, merges marked.
 The layers drawn are those that move pixels (windows, resamples) or merge branches, from
 the input to the tensor entering the head (`Analysis.head`; the output for a dense
 model), or on to the last of a model's outputs when it returns several maps or pyramid
-levels (YOLO's three levels, FCN's output and aux), each marked with its stride and grid. A *stage* is a run of layers with the same cumulative stride. A merge is green
+levels (YOLO's three levels, FCN's output and aux), each marked with its stride and
+grid. A *stage* is a run of layers with the same cumulative stride. A merge is green
 when its branches' field centres agree and red, with the offset in input pixels, when
 they do not (the TF-SAME trap); a field that a global branch reaches is drawn with the
 sliding windows' own (local) field and marked.
