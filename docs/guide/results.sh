@@ -6,7 +6,7 @@ set -euo pipefail
 out="${1:-docs/guide/results}"
 python="${PYTHON:-python}"
 mkdir -p "$out"
-for name in mnist-strides detail seg-output-stride plans; do
+for name in mnist-strides detail seg-output-stride plans detection-strides; do
     rm -f "$out/$name.db" "$out/$name.db-wal" "$out/$name.db-shm" "$out/$name.db.lock"
     "$python" -m stridekit sweep "stridekit/examples/sweeps/$name.yaml" --store "$out/$name.db" \
         --workers 2 --device cpu --no-progress
