@@ -82,6 +82,7 @@ def decode(
     """CenterNet's ``output`` ``(N, 5, rows, cols)`` → boxes ``(N, k, 4)`` in pixels and
     scores ``(N, k)``, best first (``k`` = ``top_k`` or the cells there are).
 
+    >>> import math
     >>> output = torch.full((1, 5, 4, 4), -9.0); output[:, 1:] = 0.0
     >>> output[0, 0, 1, 2] = 5.0; output[0, 3:, 1, 2] = math.log(8.0)
     >>> boxes, scores = decode(output, (32, 32), top_k=1)
