@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The stored sweep results the guide reads (docs/guide/results/*.db): the example sweeps
-# under stridekit/examples/sweeps/, run from scratch on the CPU. About 6 minutes on 2 cores.
+# under stridekit/examples/sweeps/, run from scratch on the CPU. About 8 minutes on 2 cores.
 #   make guide-results   (or: PYTHON=.venv/bin/python bash docs/guide/results.sh [FOLDER])
 set -euo pipefail
 out="${1:-docs/guide/results}"
