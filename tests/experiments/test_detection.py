@@ -16,7 +16,12 @@ from scipy import ndimage
 
 from stridekit.errors import SweepSpecError
 from stridekit.experiments.datasets import load_dataset
-from stridekit.experiments.detection_loss import centernet_loss, centernet_targets
+from stridekit.experiments.detection_loss import (
+    centernet_loss,
+    centernet_targets,
+    focal_loss,
+    gaussian_radius,
+)
 from stridekit.experiments.detection_metrics import (
     BUCKETS,
     average_precision,
@@ -161,6 +166,24 @@ def test_decoding_the_targets_gives_the_boxes_back(stride: int) -> None:
     in_order = boxes.gather(1, order[..., None].expand(-1, -1, 4))
     assert torch.allclose(in_order, truth[:, :2], atol=1e-4)
     assert evaluate_boxes(boxes, scores, truth)["ap"] == 1.0
+
+
+def test_the_focal_loss_by_hand() -> None:
+    # p = sigmoid(0) = 0.5 at a peak (target 1) and at a cell of target 0.5:
+    # peak: -log(0.5)·(1-0.5)² = 0.17329; other: -log(0.5)·0.5²·(1-0.5)⁴ = 0.01083; one peak
+    loss = focal_loss(torch.zeros(1, 2), torch.tensor([[1.0, 0.5]]))
+    expected = math.log(2) * 0.25 + math.log(2) * 0.25 * 0.5**4
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+
+
+def test_the_heatmap_is_a_gaussian_around_the_centre_cell() -> None:
+    truth = torch.tensor([[[32.0, 32.0, 64.0, 64.0]]])  # 32 px at stride 4: 8 cells, centre 12
+    heat, cells, _, _ = centernet_targets(truth, (24, 24), stride=4)
+    radius = int(gaussian_radius(8.0, 8.0))
+    sigma = (2 * radius + 1) / 6
+    assert cells.tolist() == [[0, 12, 12]] and radius >= 1
+    assert float(heat[0, 12, 13]) == pytest.approx(math.exp(-1 / (2 * sigma**2)))
+    assert float(heat[0, 12 + radius, 12 + radius]) > 0 == float(heat[0, 12, 13 + radius])
 
 
 def test_two_objects_in_one_cell_leave_one_peak() -> None:
