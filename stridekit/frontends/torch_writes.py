@@ -52,10 +52,10 @@ def view_placement(view: torch.Tensor, base: torch.Tensor) -> ViewPlacement | No
     """
     if not base.is_contiguous():
         return None
-    offset = view.storage_offset() - base.storage_offset()
+    offset = int(view.storage_offset() - base.storage_offset())
     starts = []
     for size, stride in zip(base.shape, base.stride(), strict=True):
-        start = offset // stride if size > 1 else 0
+        start = int(offset // stride) if size > 1 else 0
         starts.append(start)
         offset -= start * stride
     if offset or any(s >= n for s, n in zip(starts, base.shape, strict=True)):

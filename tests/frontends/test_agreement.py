@@ -189,9 +189,11 @@ def _outputs(graph: Graph) -> list[dict[str, Any]]:
     (an exporter names tensors its own way)."""
     from stridekit.analysis import analyze_graph
 
+    unnamed = {"name": "", "node": ""}
     return [
         record.to_dict()
-        | {"name": "", "node": "", "levels": [lv.to_dict() | {"source": ""} for lv in record.levels]}
+        | unnamed
+        | {"levels": [lv.to_dict() | {"source": ""} for lv in record.levels]}
         for record in analyze_graph(graph).outputs
     ]
 
@@ -202,7 +204,8 @@ def _multi_output_model(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
         model = ultralytics.YOLO("yolov8n.yaml", verbose=False).model
         shape = (1, 3, 128, 128)
     else:  # a segmentation model with its aux head: two outputs
-        model = torchvision.models.get_model(name, weights=None, weights_backbone=None, aux_loss=True)
+        options = {"weights_backbone": None, "aux_loss": True}
+        model = torchvision.models.get_model(name, weights=None, **options)
         shape = (1, 3, 64, 64)
     torch.manual_seed(0)
     with torch.no_grad():  # no two parameters equal (exporters share equal initializers)

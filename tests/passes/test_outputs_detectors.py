@@ -98,6 +98,11 @@ def _check_levels(found: Detector, anchors: list[int]) -> None:
         assert all(lv.rows is None for lv in output.levels)  # boxes chosen by NMS
 
 
+def _anchor_strides(image: tuple[int, int], grids: list[tuple[int, int]]) -> list[tuple]:
+    """What torchvision's AnchorGenerator takes for strides: ``image // grid``."""
+    return [tuple(n // g for n, g in zip(image, grid, strict=True)) for grid in grids]
+
+
 def _resized(found: Detector) -> tuple[Fraction, Fraction]:
     """Input pixels per pixel of the resized image, per axis (1 where none)."""
     return tuple(Fraction(n, m) for n, m in zip(found.shape[2:], _unpadded(found), strict=True))  # type: ignore[return-value]
@@ -144,8 +149,8 @@ def test_retinanet_levels_are_its_anchor_sizes_and_fields_are_local(retinanet: D
     assert image == (256, 256)
     for output in retinanet.analysis.outputs:
         assert output.resize is None  # 250 x 256 already fits min_size 256
-        strides = [tuple(n // g for n, g in zip(image, grid, strict=True)) for grid in retinanet.grids]
-        assert [lv.stride for lv in output.levels] == strides  # 8, 16, 32, 64, 128
+        # 8, 16, 32, 64, 128
+        assert [lv.stride for lv in output.levels] == _anchor_strides(image, retinanet.grids)
     measured = measure_levels(retinanet, retinanet.model.head)
     assert len(measured) == 5
 
@@ -158,7 +163,7 @@ def test_faster_rcnn_levels_relative_to_its_resize_and_measured(faster_rcnn: Det
     resized = (320, 320)  # min_size: 256 → 320
     scale = _resized(faster_rcnn)
     assert scale == (Fraction(4, 5),) * 2
-    anchor_strides = [tuple(n // g for n, g in zip(resized, grid, strict=True)) for grid in faster_rcnn.grids]
+    anchor_strides = _anchor_strides(resized, faster_rcnn.grids)
     for output in faster_rcnn.analysis.outputs:
         assert output.resize is not None and output.resize.sizes_out == resized
         assert output.resize.scale == scale

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,6 @@ import torch
 
 from stridekit.analysis import Analysis, analyze
 from stridekit.frontends.torch_outputs import flatten_outputs
-from stridekit.output_record import OutputRecord
 from tests.passes.levels_oracle import check_extent, make_positive, measure
 
 
@@ -101,39 +101,77 @@ def segformer() -> Built:
     return _built(model, analysis, shape)
 
 
-def measure_outputs(built: Built) -> list[dict[str, Any]]:
-    """Measure and check one position (the top-left) of every output that holds
-    positions and of every level with rows; what was measured and predicted."""
-    model, analysis = make_positive(built.model), built.analysis
-    x = torch.rand(built.shape, generator=torch.Generator().manual_seed(0)) + 0.5
-    # (output, its row dim and row, or None for a map; stride, start, size; grid)
-    asked: list[tuple[OutputRecord, tuple[int, int] | None, Any, Any, Any, Any]] = []
+@dataclass(frozen=True)
+class Target:
+    """One position measured: of a map (``row`` None: its top-left) or of a level's rows
+    (``row``: the dim and the row of the level's top-left position, first anchor)."""
+
+    output: str
+    row: tuple[int, int] | None
+    stride: tuple[Fraction, ...]
+    start: tuple[Fraction, ...]
+    size: tuple[Fraction, ...] | None  # None: global
+    grid: tuple[int, ...]
+
+
+def _targets(analysis: Analysis) -> list[Target]:
+    found = []
     for record in analysis.outputs:
         for level in record.levels:
             assert level.rows is not None and record.row_dim is not None
-            row = (record.row_dim, level.rows[0])  # position (0, 0), its first anchor
-            asked.append((record, row, level.stride, level.rf_start, level.receptive_field,
-                          level.grid))  # fmt: skip
+            row = (record.row_dim, level.rows[0])
+            found.append(
+                Target(
+                    record.name,
+                    row,
+                    level.stride,
+                    level.rf_start,
+                    level.receptive_field,
+                    level.grid,
+                )
+            )
         if record.stride is not None:
-            start = [f.lo for f in analysis.field_result.fields[record.node]]
-            asked.append((record, None, record.stride, start, record.receptive_field,
-                          record.shape[2:]))  # fmt: skip
+            start = tuple(f.lo for f in analysis.field_result.fields[record.node])
+            found.append(
+                Target(
+                    record.name,
+                    None,
+                    record.stride,
+                    start,
+                    record.receptive_field,
+                    record.shape[2:],
+                )
+            )
+    return found
 
-    def targets(x: torch.Tensor) -> list[torch.Tensor]:
+
+def measure_outputs(built: Built) -> list[dict[str, Any]]:
+    """Measure and check one position (the top-left) of every output that holds
+    positions and of every level with rows; what was measured and predicted."""
+    model, asked = make_positive(built.model), _targets(built.analysis)
+    x = torch.rand(built.shape, generator=torch.Generator().manual_seed(0)) + 0.5
+
+    def scalars(x: torch.Tensor) -> list[torch.Tensor]:
         outputs = dict(flatten_outputs(model(x)))
         return [
-            outputs[r.name][0, ..., 0, 0].sum() if row is None
-            else outputs[r.name].select(row[0], row[1]).sum()
-            for r, row, *_ in asked
-        ]  # fmt: skip
+            outputs[t.output][0, ..., 0, 0].sum()
+            if t.row is None
+            else outputs[t.output].select(*t.row).sum()
+            for t in asked
+        ]
 
     found = []
-    for got, (record, _, stride, start, size, grid) in zip(
-        measure(x, targets), asked, strict=True
-    ):
-        predicted = check_extent(got, (0, 0), stride, start, size, built.shape[2:])
-        found.append({"output": record.name, "grid": grid, "measured": got,
-                      "predicted": predicted, "global": size is None})  # fmt: skip
+    for got, t in zip(measure(x, scalars), asked, strict=True):
+        predicted = check_extent(got, (0, 0), t.stride, t.start, t.size, built.shape[2:])
+        found.append(
+            {
+                "output": t.output,
+                "grid": t.grid,
+                "measured": got,
+                "predicted": predicted,
+                "global": t.size is None,
+            }
+        )
     return found
 
 
