@@ -80,7 +80,8 @@ def faster_rcnn() -> Detector:
         weights=None, weights_backbone=None, min_size=320, max_size=320
     )
     model.anchor_generator = model.rpn.anchor_generator
-    return _build(model, (1, 3, 256, 256))  # resized 256 → 320 inside
+    # resized 240 x 256 → 300 x 320 inside, then the height padded to 320 (÷ 32)
+    return _build(model, (1, 3, 240, 256))
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,7 @@ def measure_levels(found: Detector, head: torch.nn.Module) -> list[dict[str, Any
     return found_levels
 
 
+@pytest.mark.soak  # ~30 s on 2 cores: RetinaNet's heads are heavy; Faster R-CNN runs always
 def test_retinanet_levels_are_its_anchor_sizes_and_fields_are_local(retinanet: Detector) -> None:
     generator = retinanet.model.anchor_generator
     assert len(generator.sizes) == len(retinanet.grids) == 5  # P3 ... P7
@@ -155,15 +157,15 @@ def test_retinanet_levels_are_its_anchor_sizes_and_fields_are_local(retinanet: D
     assert len(measured) == 5
 
 
-@pytest.mark.soak  # ~20 s on 2 cores: a ResNet-50 FPN forward and five backwards
 def test_faster_rcnn_levels_relative_to_its_resize_and_measured(faster_rcnn: Detector) -> None:
     generator = faster_rcnn.model.rpn.anchor_generator
     assert len(generator.sizes) == len(faster_rcnn.grids) == 5  # P2 ... P6
     _check_levels(faster_rcnn, generator.num_anchors_per_location())
-    resized = (320, 320)  # min_size: 256 → 320
+    resized = (300, 320)  # 240 x 256 scaled by min(320 / 240, 320 / 256) = 5/4
     scale = _resized(faster_rcnn)
     assert scale == (Fraction(4, 5),) * 2
-    anchor_strides = _anchor_strides(resized, faster_rcnn.grids)
+    assert faster_rcnn.image == (320, 320)  # the height padded
+    anchor_strides = _anchor_strides(faster_rcnn.image, faster_rcnn.grids)  # 4 ... 64
     for output in faster_rcnn.analysis.outputs:
         assert output.resize is not None and output.resize.sizes_out == resized
         assert output.resize.scale == scale
