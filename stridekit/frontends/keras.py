@@ -70,8 +70,12 @@ _MALFORMED = (
 def load_keras(
     path_or_config: str | os.PathLike[str] | dict[str, Any],
     input_shape: tuple[int, ...] | None = None,
+    *,
+    label: str | None = None,
 ) -> Graph:
     """Read a Keras model (a ``.keras``/``.h5`` path, or its config as a dict) into a `Graph`.
+
+    ``label`` names the model in errors (default: the file's name, or ``keras model``).
 
     >>> conv = {"class_name": "Conv2D", "config": {"name": "conv", "filters": 8,
     ...         "kernel_size": [3, 3], "strides": [2, 2], "padding": "same"}}
@@ -84,9 +88,9 @@ def load_keras(
     (1, 1)
     """
     if isinstance(path_or_config, dict):
-        config, label = path_or_config, "keras model"
+        config, label = path_or_config, label or "keras model"
     else:
-        config, label = read_config(path_or_config), Path(path_or_config).name
+        config, label = read_config(path_or_config), label or Path(path_or_config).name
     try:
         return _Builder(config, label).build(input_shape)
     except StrideError as error:

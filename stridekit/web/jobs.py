@@ -1,5 +1,5 @@
 """The heavy work of the explorer, run in worker processes (`stridekit.web.worker`):
-analyses of registry models, specs and ONNX files, their doctor reports and valid sizes,
+analyses of registry models, specs and uploaded ONNX, Keras and TFLite files, their doctor reports and valid sizes,
 stride plans, and sweep stores. Each job takes plain, already validated parameters and
 returns the result's JSON text: exactly ``result.to_json(indent=None)``, the data the
 CLI prints with ``--format json``.
@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from stridekit.analysis import Analysis, analyze, analyze_graph
-from stridekit.errors import ChoiceError, UsageError
+from stridekit.errors import ChoiceError, ModelError, UsageError
 from stridekit.objects import parse_objects
 
 Params = dict[str, Any]
@@ -80,8 +80,23 @@ def model_analysis(params: Params, blob: bytes) -> Analysis:
 
         analysis = analyze_graph(load_onnx(check_onnx(source["name"], blob), shape))
         analysis.model = source["name"]
+    elif kind == "keras":
+        from stridekit.frontends.keras import load_keras
+        from stridekit.web.uploads import check_keras
+
+        config = check_keras(source["name"], blob)
+        analysis = analyze_graph(load_keras(config, shape, label=source["name"]))
+        analysis.model = source["name"]
+    elif kind == "tflite":
+        from stridekit.frontends.tflite import load_tflite
+
+        try:
+            analysis = analyze_graph(load_tflite(blob, shape))
+        except ModelError as error:
+            raise ModelError(f"{source['name']}: {error}") from None
+        analysis.model = source["name"]
     else:
-        raise ChoiceError(f"unknown model source {kind!r}; use name, spec or onnx")
+        raise ChoiceError(f"unknown model source {kind!r}; use name, spec, onnx, keras or tflite")
     ANALYSES[key] = analysis
     while len(ANALYSES) > KEEP_ANALYSES:
         ANALYSES.popitem(last=False)

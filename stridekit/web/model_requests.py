@@ -1,5 +1,5 @@
-"""The model tab's requests: a model (a registry name, a pasted spec, or an uploaded ONNX
-file) at an input shape, and what to compute on it (``/api/analyze``, ``/api/doctor``,
+"""The model tab's requests: a model (a registry name, a pasted spec, or an uploaded ONNX,
+Keras or TFLite file) at an input shape, and what to compute on it (``/api/analyze``, ``/api/doctor``,
 ``/api/sizes``), and the planner's options (``/api/plan``).
 
 Each request checks its fields against the `Limits` and turns into the parameters of a
@@ -27,11 +27,13 @@ from stridekit.web.uploads import Uploads
 
 Params = dict[str, Any]
 SPEC_CHARACTERS = 1 << 20  # the schema's bound; `Limits.max_spec_bytes` is the real one
+UPLOAD_ID = r"^[0-9a-f]{64}$"
 
 
 class ModelSource(BaseModel):
     """Exactly one of: a registry ``name``, a ``spec`` (YAML or JSON text), or the id of
-    an uploaded ``onnx`` file (``POST /api/upload``)."""
+    an uploaded ``file`` (``POST /api/upload``: ``.onnx``, ``.keras`` or ``.tflite``);
+    ``onnx`` is the same as ``file``, kept for the clients that name it so."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -39,13 +41,16 @@ class ModelSource(BaseModel):
         None, max_length=200, examples=["torchvision:resnet50", "timm:resnet18"]
     )
     spec: str | None = Field(None, max_length=SPEC_CHARACTERS)
-    onnx: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="An upload's id")
+    file: str | None = Field(None, pattern=UPLOAD_ID, description="An upload's id")
+    onnx: str | None = Field(
+        None, pattern=UPLOAD_ID, description="An upload's id (the same as file)"
+    )
 
     @model_validator(mode="after")
     def _one(self) -> ModelSource:
-        given = [k for k in ("name", "spec", "onnx") if getattr(self, k) is not None]
+        given = [k for k in ("name", "spec", "file", "onnx") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of name, spec or onnx")
+            raise ValueError("give exactly one of name, spec or file")
         return self
 
     def job_source(self, limits: Limits, uploads: Uploads | None) -> tuple[Params, bytes]:
@@ -55,11 +60,12 @@ class ModelSource(BaseModel):
         if self.spec is not None:
             data = parse_spec(self.spec, limits.max_spec_bytes, limits.max_spec_nodes)
             return {"kind": "spec", "data": data}, b""
-        assert self.onnx is not None
+        upload_id = self.file or self.onnx
+        assert upload_id is not None
         if uploads is None:
             raise UsageError("this server takes no uploads")
-        upload = uploads.get(self.onnx)
-        return {"kind": "onnx", "id": upload.id, "name": upload.name}, upload.data
+        upload = uploads.get(upload_id)
+        return {"kind": upload.format, "id": upload.id, "name": upload.name}, upload.data
 
 
 class ModelRequest(BaseModel):

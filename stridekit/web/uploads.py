@@ -1,10 +1,12 @@
-"""Uploaded ONNX files, kept in memory by content hash so later requests refer to them by
-id (``{"model": {"onnx": ID}}``) instead of sending the file again.
+"""Uploaded model files (ONNX, Keras, TFLite), kept in memory by content hash so later
+requests refer to them by id (``{"model": {"file": ID}}``) instead of sending the file again.
 
-A file is checked when it arrives: it must parse as an ONNX ``ModelProto`` (protobuf,
-read as data: nothing in it runs) and every tensor must hold its values inline, since
-external data names files to read on this machine. At most ``capacity`` files are kept;
-the least recently used one goes first.
+The format is the file name's suffix (`FORMATS`). A file is checked when it arrives, by its
+frontend's own reader, as data (nothing in it runs): an ``.onnx`` file must parse as an
+ONNX ``ModelProto`` whose tensors hold their values inline (external data names files to
+read on this machine); a ``.keras`` file must be a zip holding a model's ``config.json``
+(read bounded, weights never); a ``.tflite`` file must be a TFLite flatbuffer with sound
+offsets. At most ``capacity`` files are kept; the least recently used one goes first.
 
 >>> from onnx import TensorProto, helper
 >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
@@ -12,22 +14,30 @@ the least recently used one goes first.
 ...     "g", [x], [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]))
 >>> uploads = Uploads(capacity=2)
 >>> upload = uploads.add("tiny.onnx", model.SerializeToString())
->>> upload.name, len(upload.id), uploads.get(upload.id).data == model.SerializeToString()
-('tiny.onnx', 64, True)
+>>> upload.name, upload.format, len(upload.id)
+('tiny.onnx', 'onnx', 64)
+>>> uploads.get(upload.id).data == model.SerializeToString()
+True
 >>> try:
 ...     uploads.add("junk.onnx", b"not a model")
 ... except ModelError as error:
 ...     print(str(error).split(":")[0])
 junk.onnx is not an ONNX model
-"""
+>>> try:
+...     uploads.add("model.pt", b"...")
+... except ModelError as error:
+...     print(error)
+model.pt: the explorer reads .onnx, .keras, .tflite model files (the format is the file name's suffix)
+"""  # noqa: E501
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from stridekit.errors import ModelError
@@ -35,14 +45,16 @@ from stridekit.errors import ModelError
 
 @dataclass(frozen=True)
 class Upload:
-    """An uploaded file: its id (SHA-256 of the bytes), its name and its bytes."""
+    """An uploaded file: its id (SHA-256 of the bytes), its name, its bytes and its format
+    (``onnx``, ``keras`` or ``tflite``)."""
 
     id: str
     name: str
     data: bytes
+    format: str = "onnx"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "bytes": len(self.data)}
+        return {"id": self.id, "name": self.name, "bytes": len(self.data), "format": self.format}
 
 
 def _tensors(graph: Any) -> Iterator[Any]:
@@ -88,6 +100,57 @@ def check_onnx(name: str, data: bytes) -> Any:
     return model
 
 
+def check_keras(name: str, data: bytes) -> dict[str, Any]:
+    """Read a ``.keras`` archive's model config (bounded; weights never read)."""
+    from stridekit.frontends.keras_archive import config_from_zip
+
+    return config_from_zip(data, name)
+
+
+def check_tflite(name: str, data: bytes) -> Any:
+    """Read and check a ``.tflite`` flatbuffer. Returns the `TFLiteModel`."""
+    from stridekit.frontends.tflite_model import read_model
+
+    try:
+        return read_model(data)
+    except ModelError as error:
+        raise ModelError(f"{name}: {error}") from None
+
+
+Check = Callable[[str, bytes], Any]
+FORMATS: dict[str, tuple[str, Check]] = {
+    ".onnx": ("onnx", check_onnx),
+    ".keras": ("keras", check_keras),
+    ".tflite": ("tflite", check_tflite),
+}
+
+
+def upload_format(name: str) -> str:
+    """The format of an uploaded file, by its name's suffix.
+
+    >>> upload_format("net.KERAS"), upload_format("mobile.tflite")
+    ('keras', 'tflite')
+    """
+    suffix = PurePath(name).suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix][0]
+    if suffix in (".h5", ".hdf5"):
+        raise ModelError(
+            f"{name}: the explorer takes Keras models as .keras files, not HDF5; save it "
+            "with model.save('model.keras'), or analyse the .h5 file with the CLI"
+        )
+    raise ModelError(
+        f"{name}: the explorer reads {', '.join(FORMATS)} model files (the format is the "
+        "file name's suffix)"
+    )
+
+
+def check_upload(name: str, data: bytes) -> Any:
+    """Check ``data`` with its format's reader (`FORMATS`); a `ModelError` if it is not one."""
+    upload_format(name)  # a known suffix, else a ModelError
+    return FORMATS[PurePath(name).suffix.lower()][1](name, data)
+
+
 class Uploads:
     """The uploaded files, at most ``capacity``, least recently used dropped first."""
 
@@ -97,8 +160,8 @@ class Uploads:
         self._lock = threading.Lock()
 
     def add(self, name: str, data: bytes) -> Upload:
-        check_onnx(name, data)
-        upload = Upload(hashlib.sha256(data).hexdigest(), name, data)
+        check_upload(name, data)
+        upload = Upload(hashlib.sha256(data).hexdigest(), name, data, upload_format(name))
         with self._lock:
             self._files[upload.id] = upload
             self._files.move_to_end(upload.id)
@@ -112,7 +175,7 @@ class Uploads:
             if upload is None:
                 raise ModelError(
                     f"no uploaded file with id {upload_id!r} (the server keeps the last "
-                    f"{self.capacity}); upload the .onnx file again"
+                    f"{self.capacity}); upload the file again"
                 )
             self._files.move_to_end(upload_id)
             return upload

@@ -177,7 +177,7 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
         "SpecError",
         "nested too deeply",
     ),
-    ("/api/analyze", {"model": {"onnx": "0" * 64}}, 400, "ModelError", "upload the .onnx"),
+    ("/api/analyze", {"model": {"onnx": "0" * 64}}, 400, "ModelError", "upload the file"),
     ("/api/analyze", {"model": {"onnx": "../etc/passwd"}}, 422, "ValidationError", "onnx"),
     (
         "/api/doctor",

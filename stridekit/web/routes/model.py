@@ -1,4 +1,4 @@
-"""The model tab: upload an ONNX file, then ``/api/analyze``, ``/api/doctor``,
+"""The model tab: upload an ONNX, Keras or TFLite file, then ``/api/analyze``, ``/api/doctor``,
 ``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one runs in the
 worker pool."""
 
@@ -25,7 +25,8 @@ router = APIRouter(prefix="/api", tags=["model"], responses={**RESULT, **ERRORS}
 
 @router.post("/upload", response_class=Response)
 async def upload(file: UploadFile = File(...), state: Explorer = Depends(explorer)) -> Response:
-    """Keep an ONNX file (checked, never executed); answers its id for ``model.onnx``."""
+    """Keep a model file, ``.onnx``, ``.keras`` or ``.tflite`` by its name (checked as data,
+    never executed); answers its id for ``model.file``."""
     data = await file.read()
     name = PurePath(file.filename or "model.onnx").name[:200]
     stored = await run_in_threadpool(state.uploads.add, name, data)

@@ -1,6 +1,6 @@
-// The model tab: a registry model, a pasted spec or an uploaded ONNX file at an input
-// shape; its layer table (/api/analyze), findings (/api/doctor), valid input sizes
-// (/api/sizes) and network diagram (/api/network).
+// The model tab: a registry model, a pasted spec or an uploaded model file (ONNX, Keras,
+// TFLite) at an input shape; its layer table (/api/analyze), findings (/api/doctor), valid
+// input sizes (/api/sizes) and network diagram (/api/network).
 
 import { get, isAbort, latest, post, upload } from "./api.js";
 import { axesText, el, findingList, human, setError, table } from "./dom.js";
@@ -38,15 +38,15 @@ async function source() {
   const f = form().elements;
   const kind = f.source.value;
   if (kind === "spec") return { spec: f.spec.value };
-  if (kind === "onnx") {
-    const file = f.onnx.files[0];
-    if (!file) throw new Error("choose an .onnx file");
+  if (kind === "file") {
+    const file = f.file.files[0];
+    if (!file) throw new Error("choose an .onnx, .keras or .tflite file");
     if (!uploaded || uploaded.file !== file) {
       setStatus(`uploading ${file.name}...`);
       const stored = await upload("/api/upload", file);
       uploaded = { file, id: stored.id };
     }
-    return { onnx: uploaded.id };
+    return { file: uploaded.id };
   }
   return { name: f.name.value.trim() };
 }
@@ -207,8 +207,8 @@ export function initModel() {
   f.spec.value = EXAMPLE_SPEC;
   form().addEventListener("submit", analyse);
   form().addEventListener("change", syncSource);
-  f.onnx.addEventListener("change", () => {
-    f.source.value = "onnx";
+  f.file.addEventListener("change", () => {
+    f.source.value = "file";
     syncSource();
   });
   f.name.addEventListener("focus", loadNames);
