@@ -1,7 +1,7 @@
 """The page in real headless Chromium (Playwright): the layer tab's numbers, formula and
 findings follow the controls, the animation steps through the library's taps, the
-heatmap shows its coverage, the model tab shows a registry model and an uploaded ONNX
-file, a shared URL restores the state, the experiments tab shows a store."""
+heatmap shows its coverage, the model tab shows a registry model and uploaded ONNX and
+TFLite files, a shared URL restores the state, the experiments tab shows a store."""
 
 from __future__ import annotations
 
@@ -162,13 +162,28 @@ def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) ->
     path = tmp_path / "tiny.onnx"
     path.write_bytes(tiny_onnx())
     open_page(page, "/#model")
-    page.check("#model-form input[value=onnx]")
-    page.set_input_files("#model-form input[name=onnx]", str(path))
+    page.check("#model-form input[value=file]")
+    page.set_input_files("#model-form input[name=file]", str(path))
     page.click("#model-run")
     wait_for_table(page)
     row = page.locator("#layers-table tbody tr").nth(0).locator("td")
     assert row.nth(1).inner_text() == "conv"
     assert row.nth(2).inner_text() == "1x8x16x16"  # floor((32 + 2 - 3)/2) + 1 = 16
+
+
+def test_the_model_tab_shows_an_uploaded_tflite_file(page: Any) -> None:
+    path = Path(__file__).parents[1] / "data" / "tflite" / "mobile_int8.tflite"
+    analysis = analyze(str(path))
+    open_page(page, "/#model")
+    page.set_input_files("#model-form input[name=file]", str(path))  # picks the file source
+    assert page.is_checked("#model-form input[value=file]")
+    page.click("#model-run")
+    wait_for_table(page)
+    rows = page.locator("#layers-table tbody tr")
+    assert rows.count() == sum(layer.op != "input" for layer in analysis.layers)
+    first = rows.nth(0).locator("td")
+    assert first.nth(0).inner_text() == analysis.layers[1].name
+    assert first.nth(2).inner_text() == "x".join(map(str, analysis.layers[1].output_shape))
 
 
 def two_output_onnx() -> bytes:
@@ -194,8 +209,8 @@ def test_the_model_tab_shows_every_output(page: Any, tmp_path: Path) -> None:
     path = tmp_path / "two.onnx"
     path.write_bytes(two_output_onnx())
     open_page(page, "/#model")
-    page.check("#model-form input[value=onnx]")
-    page.set_input_files("#model-form input[name=onnx]", str(path))
+    page.check("#model-form input[value=file]")
+    page.set_input_files("#model-form input[name=file]", str(path))
     page.click("#model-run")
     wait_for_table(page)
     rows = page.locator("#outputs-table tbody tr")
