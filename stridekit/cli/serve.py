@@ -25,7 +25,9 @@ def serve_command(
     time_limit: float = typer.Option(
         60.0, "--time-limit", help="Seconds one analysis, plan or store read may take."
     ),
-    max_upload_mb: int = typer.Option(64, "--max-upload-mb", min=1, help="Largest ONNX upload."),
+    max_upload_mb: int = typer.Option(
+        64, "--max-upload-mb", min=1, help="Largest model upload (.onnx, .keras, .tflite)."
+    ),
     max_spec_kb: int = typer.Option(64, "--max-spec-kb", min=1, help="Largest pasted spec."),
     max_model_size: int = typer.Option(
         8192, "--max-model-size", min=1, help="Largest spatial size of a model input."

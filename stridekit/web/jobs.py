@@ -1,8 +1,8 @@
 """The heavy work of the explorer, run in worker processes (`stridekit.web.worker`):
-analyses of registry models, specs and uploaded ONNX, Keras and TFLite files, their doctor reports and valid sizes,
-stride plans, and sweep stores. Each job takes plain, already validated parameters and
-returns the result's JSON text: exactly ``result.to_json(indent=None)``, the data the
-CLI prints with ``--format json``.
+analyses of registry models, specs and uploaded ONNX, Keras and TFLite files, their
+doctor reports and valid sizes, stride plans, and sweep stores. Each job takes plain,
+already validated parameters and returns the result's JSON text: exactly
+``result.to_json(indent=None)``, the data the CLI prints with ``--format json``.
 
 A worker keeps its recent analyses (`ANALYSES`), so the doctor, the sizes and the table
 of one model at one input share a single trace.

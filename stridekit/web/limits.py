@@ -36,8 +36,8 @@ class Limits:
     max_spatial_axes: int = 3
     max_spec_bytes: int = 64 * 1024
     max_spec_nodes: int = 20_000  # mappings, lists and scalars in a parsed spec
-    max_upload_bytes: int = 64 * MIB  # an ONNX file (weights included: ResNet-50 is 98 MiB)
-    max_uploads: int = 4  # ONNX files kept in memory to refer to by id
+    max_upload_bytes: int = 64 * MIB  # a model file (weights included: ResNet-50 is 98 MiB)
+    max_uploads: int = 4  # model files kept in memory to refer to by id
     max_kernel: int = 64  # solve's search and plan's dilations
     max_dilation: int = 16
     max_solutions: int = 1000

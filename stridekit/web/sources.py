@@ -1,19 +1,18 @@
 """A model named by a request, checked before any work: a registry name, a pasted layer
-spec, or an uploaded ONNX file (by the id `Uploads` gave it).
+spec, or an uploaded model file (by the id `Uploads` gave it).
 
 Nothing from a request is ever imported, executed or unpickled: a name must be a
 ``torchvision:`` or ``timm:`` registry name (never a path, a module or a factory), a spec
 is read with a YAML loader that builds only plain data and refuses aliases (a "billion
-laughs" document expands to a huge tree while its text stays small), and an ONNX file is
-a protobuf parsed as data whose tensors must hold their values inline (external data would
-name files on this machine).
+laughs" document expands to a huge tree while its text stays small), and an uploaded file
+is read as data by its frontend (`stridekit.web.uploads`).
 
 >>> registry_name("torchvision:resnet50"), registry_name("resnet18")
 ('torchvision:resnet50', 'resnet18')
 >>> registry_name("pkg.module:factory")
 Traceback (most recent call last):
 ...
-stridekit.errors.ModelError: 'pkg.module:factory': the explorer analyses models from the registries only: torchvision:NAME, timm:NAME or a bare NAME (or paste a spec, or upload an .onnx file)
+stridekit.errors.ModelError: 'pkg.module:factory': the explorer analyses models from the registries only: torchvision:NAME, timm:NAME or a bare NAME (or paste a spec, or upload an .onnx, .keras or .tflite file)
 >>> parse_spec("layers: [{type: conv, channels: 8, kernel: 3}]", 1000, 100)
 {'layers': [{'type': 'conv', 'channels': 8, 'kernel': 3}]}
 """  # noqa: E501
@@ -28,9 +27,11 @@ from typing import Any
 import yaml
 
 from stridekit.errors import ModelError, SizeError, SpecError
+from stridekit.frontends.resolve import KERAS_SUFFIXES, SPEC_SUFFIXES
 
 _REGISTRY = re.compile(r"(?:(?:torchvision|timm):)?[A-Za-z0-9][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_]+)?")
-_FILE_SUFFIXES = (".py", ".onnx", ".yaml", ".yml", ".json")
+# what `resolve` reads as a file on this machine, not as a registry name
+_FILE_SUFFIXES = (".py", ".onnx", ".tflite", *SPEC_SUFFIXES, *KERAS_SUFFIXES)
 
 
 def registry_name(name: str) -> str:
@@ -42,8 +43,8 @@ def registry_name(name: str) -> str:
     if not _REGISTRY.fullmatch(text) or (bare and suffix in _FILE_SUFFIXES):
         raise ModelError(
             f"{name!r}: the explorer analyses models from the registries only: "
-            "torchvision:NAME, timm:NAME or a bare NAME (or paste a spec, or upload an "
-            ".onnx file)"
+            "torchvision:NAME, timm:NAME or a bare NAME (or paste a spec, or upload an .onnx, "
+            ".keras or .tflite file)"
         )
     return text
 

@@ -118,6 +118,9 @@ CASES: list[tuple[str, dict[str, Any], int, str, str]] = [
         "registries only",
     ),
     ("/api/analyze", {"model": {"name": "stem.yaml"}}, 400, "ModelError", "registries only"),
+    ("/api/analyze", {"model": {"name": "net.keras"}}, 400, "ModelError", "registries only"),
+    ("/api/analyze", {"model": {"name": "net.tflite"}}, 400, "ModelError", "registries only"),
+    ("/api/analyze", {"model": {"name": "net.h5"}}, 400, "ModelError", "registries only"),
     (
         "/api/analyze",
         {"model": {"name": "timm:hf-hub:org/model"}},

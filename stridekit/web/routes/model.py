@@ -1,6 +1,6 @@
-"""The model tab: upload an ONNX, Keras or TFLite file, then ``/api/analyze``, ``/api/doctor``,
-``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one runs in the
-worker pool."""
+"""The model tab: upload an ONNX, Keras or TFLite file, then ``/api/analyze``,
+``/api/doctor``, ``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one
+runs in the worker pool."""
 
 from __future__ import annotations
 
