@@ -70,8 +70,10 @@ def _copy_conv(conv: nn.Module, cls: Any, **padding: Any) -> nn.Module:
         bias=conv.bias is not None,
         **padding,
     )
+    # to the conv's dtype first: loading float64 weights into float32 ones would round them
+    made.to(conv.weight.device, conv.weight.dtype)
     made.load_state_dict(conv.state_dict())
-    return made.to(conv.weight.device, conv.weight.dtype)  # type: ignore[no-any-return]
+    return made  # type: ignore[no-any-return]
 
 
 def repadded(module: nn.Module, a: SpatialLayer, b: SpatialLayer) -> nn.Module:

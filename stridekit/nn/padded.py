@@ -116,8 +116,9 @@ class _ConvPaddedMixin(nn.Module):
             conv.bias is not None,
             getattr(conv, "padding_mode", "zeros"),
         )
+        made.to(conv.weight.device, conv.weight.dtype)  # first: float64 stays float64
         made.load_state_dict(conv.state_dict())
-        return made.to(conv.weight.device, conv.weight.dtype)
+        return made
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(lo or hi for lo, hi in self.pads):
