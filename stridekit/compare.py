@@ -194,6 +194,8 @@ class Comparison(Result):
             )
         else:
             lines += [f"first divergence: {first.message}", f"fix: {first.fix}"]
+            if first.cause == "padding":
+                lines.append("stridekit.nn.match(A, B) re-pads a copy of a PyTorch A like B")
         offset = self.offset
         where = f"at the output ({self.a.head.name} in A, {self.b.head.name} in B)"
         if offset is None:

@@ -65,20 +65,19 @@ def is_tf_same(layer: SpatialLayer, padding: Sequence[Padding | None]) -> bool:
 def _padding_fix(a: SpatialLayer, b: SpatialLayer) -> str:
     pads = [p for p in b.padding if p is not None]
     argument = torch_pad_argument(pads)
-    then = "stridekit.nn.match(model, reference) makes the change in a copy of the model"
     if a.op == "max_pool":
         return (
             f"pad {a.name} like B: F.pad(x, {argument}, value=float('-inf')) before it with "
-            f"padding 0; {then}"
+            "padding 0"
         )
     if a.op == "conv" and is_tf_same(a, b.padding):
         return (
             f"use stridekit.nn.Conv{len(pads)}dSame for {a.name} (TF SAME), or "
-            f"F.pad(x, {argument}) before it with padding 0; {then}"
+            f"F.pad(x, {argument}) before it with padding 0"
         )
     if all(lo == hi for lo, hi in pads) and not any(any(p) for p in a.outer_padding):
-        return f"set padding={axes_text([lo for lo, _ in pads])} on {a.name}; {then}"
-    return f"pad {a.name} like B: F.pad(x, {argument}) before it with padding 0; {then}"
+        return f"set padding={axes_text([lo for lo, _ in pads])} on {a.name}"
+    return f"pad {a.name} like B: F.pad(x, {argument}) before it with padding 0"
 
 
 def _name(a: SpatialLayer, b: SpatialLayer) -> str:

@@ -54,3 +54,13 @@ def randomized(model: nn.Module, seed: int = 0) -> nn.Module:
             if tensor.is_floating_point():
                 tensor.copy_(torch.rand(tensor.shape, generator=generator, dtype=tensor.dtype))
     return model
+
+
+def one_channel() -> nn.Module:
+    """A model for grey images: it cannot run where `Naive` does."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3, 2, 1))
+
+
+def mlp() -> nn.Module:
+    """A model with no spatial layer (for 1x3x8x8 inputs)."""
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))

@@ -145,7 +145,7 @@ def test_different_channel_counts_are_one_error() -> None:
 
 def test_a_model_with_no_spatial_layer_is_an_error() -> None:
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 10))
-    with pytest.raises(ModelError, match="B .* has no spatial layer"):
+    with pytest.raises(ModelError, match=r"B \(Sequential\) has no spatial layer"):
         compare(nn.Sequential(nn.Conv2d(3, 4, 3)), mlp, (1, 3, 8, 8))
 
 

@@ -16,7 +16,7 @@ from stridekit.nn import Conv2dSame, PaddedPool, match
 pytest.importorskip("tflite")
 pytest.importorskip("flatbuffers")
 
-from tests.frontends.tflite_cases import conv_stack  # noqa: E402  (needs flatbuffers)
+from tests.frontends.tflite_cases import conv_stack  # needs flatbuffers
 
 
 class Port(nn.Module):
@@ -31,7 +31,7 @@ class Port(nn.Module):
         self.conv3 = nn.Conv2d(4, 6, 3, padding=2, dilation=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv3(self.pool(self.conv2(torch.relu(self.conv1(x)))))
+        return self.conv3(self.pool(self.conv2(self.conv1(x))))
 
 
 def tflite_file(tmp_path: Path, size: int) -> str:
@@ -73,3 +73,40 @@ def test_match_makes_the_port_agree_with_the_file(tmp_path: Path, size: int) -> 
     assert type(fixed.conv1) is (Conv2dSame if size == 32 else nn.Conv2d)
     assert type(fixed.conv2) is (Conv2dSame if size == 33 else nn.Conv2d)
     assert type(fixed.pool) is (PaddedPool if size == 32 else nn.MaxPool2d)
+
+
+def test_the_matched_port_computes_what_the_interpreter_does(tmp_path: Path) -> None:
+    """The file's weights copied into the port; LiteRT's reference kernels run the file."""
+    import numpy as np
+
+    pytest.importorskip("ai_edge_litert.interpreter")
+    from tests.frontends.test_tflite_frontend import interpreter
+
+    path = tflite_file(tmp_path, 32)
+    data = Path(path).read_bytes()
+    runner = interpreter(data)
+    tensors = {d["name"]: d["index"] for d in runner.get_tensor_details()}  # type: ignore[attr-defined]
+    port = Port().double()
+    with torch.no_grad():
+        # conv_stack's tensors: t1, t2 conv1's weight (OHWI) and bias; t4, t5 conv2's;
+        # t8, t9 conv3's
+        for conv, (weight, bias) in zip(
+            (port.conv1, port.conv2, port.conv3),
+            (("t1", "t2"), ("t4", "t5"), ("t8", "t9")),
+            strict=True,
+        ):
+            w = torch.from_numpy(runner.get_tensor(tensors[weight]).astype(np.float64))  # type: ignore[attr-defined]
+            conv.weight.copy_(w.permute(0, 3, 1, 2))
+            conv.bias.copy_(torch.from_numpy(runner.get_tensor(tensors[bias]).astype(np.float64)))  # type: ignore[attr-defined]
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 32, 32, 3)).astype(np.float32)
+    detail = runner.get_input_details()[0]  # type: ignore[attr-defined]
+    runner.set_tensor(detail["index"], x)  # type: ignore[attr-defined]
+    runner.invoke()  # type: ignore[attr-defined]
+    theirs = runner.get_tensor(runner.get_output_details()[0]["index"])  # type: ignore[attr-defined]
+    expected = torch.from_numpy(theirs.astype(np.float64)).permute(0, 3, 1, 2)
+    ours = torch.from_numpy(x.astype(np.float64)).permute(0, 3, 1, 2)
+    with torch.no_grad():
+        assert not torch.allclose(port(ours), expected, rtol=1e-3)  # the naive port is off
+        fixed = match(port, path)
+        # the interpreter computes in float32: agreement to its precision
+        torch.testing.assert_close(fixed(ours), expected, rtol=1e-5, atol=1e-5)

@@ -36,7 +36,7 @@ from stridekit.nn._graph import replace, working_copy
 from stridekit.nn.conv_same import Conv1dSame, Conv2dSame, Conv3dSame
 from stridekit.nn.padded import Conv1dPadded, Conv2dPadded, Conv3dPadded, PaddedPool
 
-_CONVS: tuple[type[nn.Module], ...] = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _PLAIN = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 _SAME = {1: Conv1dSame, 2: Conv2dSame, 3: Conv3dSame}
 _PADDED: dict[int, Any] = {1: Conv1dPadded, 2: Conv2dPadded, 3: Conv3dPadded}
@@ -73,7 +73,7 @@ def _copy_conv(conv: nn.Module, cls: Any, **padding: Any) -> nn.Module:
     # to the conv's dtype first: loading float64 weights into float32 ones would round them
     made.to(conv.weight.device, conv.weight.dtype)
     made.load_state_dict(conv.state_dict())
-    return made  # type: ignore[no-any-return]
+    return made
 
 
 def repadded(module: nn.Module, a: SpatialLayer, b: SpatialLayer) -> nn.Module:
@@ -88,12 +88,12 @@ def repadded(module: nn.Module, a: SpatialLayer, b: SpatialLayer) -> nn.Module:
         if symmetric:
             lows = tuple(lo for lo, _ in own)
             return _copy_conv(module, _PLAIN[dims], padding=lows, padding_mode=mode)
-        return _PADDED[dims].from_conv(module, own)  # type: ignore[no-any-return]
+        return _PADDED[dims].from_conv(module, own)
     if isinstance(module, _POOLS):
         kernel = module.kernel_size
         kernels = kernel if isinstance(kernel, tuple) else (kernel,) * len(own)
         if symmetric and all(lo <= k // 2 for (lo, _), k in zip(own, kernels, strict=True)):
-            made = copy.deepcopy(module)
+            made: Any = copy.deepcopy(module)
             made.padding = tuple(lo for lo, _ in own)
             return made
         return PaddedPool(module, own)

@@ -102,7 +102,7 @@ class _ConvPaddedMixin(nn.Module):
         self.pad_mode = check_pad_mode(name, padding_mode)
 
     @classmethod
-    def from_conv(cls, conv: nn.Module, padding: Any) -> Any:
+    def from_conv(cls, conv: Any, padding: Any) -> Any:
         """A copy of ``conv`` (weights included, same ``state_dict`` keys) padded
         ``padding`` per side instead of its own padding."""
         made = cls(
@@ -182,8 +182,7 @@ class PaddedPool(nn.Module):
         super().__init__()
         if not isinstance(pool, _POOLS):
             raise UnsupportedError(
-                f"PaddedPool: expected a torch.nn max or average pool, got "
-                f"{type(pool).__name__}"
+                f"PaddedPool: expected a torch.nn max or average pool, got {type(pool).__name__}"
             )
         if getattr(pool, "return_indices", False) or getattr(pool, "divisor_override", None):
             raise UnsupportedError(

@@ -94,5 +94,5 @@ def test_a_functional_conv_cannot_be_repadded() -> None:
 
 
 def test_match_needs_a_torch_module() -> None:
-    with pytest.raises(ModelError, match="expected a torch.nn.Module"):
+    with pytest.raises(ModelError, match=r"expected a torch\.nn\.Module"):
         match("torchvision:resnet18", Naive(), SHAPE)  # type: ignore[arg-type]

@@ -65,7 +65,7 @@ def test_bad_arguments() -> None:
         Conv2dPadded(3, 4, 3, padding=((0, 1),))
     with pytest.raises(InvalidWindowError, match="padding must be an integer >= 0"):
         Conv2dPadded(3, 4, 3, padding=-1)
-    with pytest.raises(UnsupportedError, match="expected a torch.nn max or average pool"):
+    with pytest.raises(UnsupportedError, match=r"expected a torch\.nn max or average pool"):
         PaddedPool(nn.Conv2d(3, 4, 3), 1)
     with pytest.raises(UnsupportedError, match="return_indices"):
         PaddedPool(nn.MaxPool2d(2, return_indices=True), 1)
