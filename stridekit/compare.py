@@ -29,6 +29,7 @@ from fractions import Fraction
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 
 from stridekit.analysis import Analysis, analyze
@@ -36,7 +37,7 @@ from stridekit.compare_align import SpatialLayer, align, spatial_layers
 from stridekit.compare_text import divergence, layer_dict, padding_text
 from stridekit.errors import ModelError, StrideError, UsageError
 from stridekit.layer_record import jsonable
-from stridekit.render import Result, axes_text, table
+from stridekit.render import Result, axes_text, table, to_markdown
 
 __all__ = ["Comparison", "Divergence", "LayerPair", "compare"]
 
@@ -209,14 +210,17 @@ class Comparison(Result):
             lines.append(f"{where}: the grids coincide")
         return lines
 
-    def __rich__(self) -> RenderableType:
+    def _table(self) -> Table:
         shape = "x".join(map(str, self.input_shape))
-        rows = table(
-            f"A vs B at {shape}",
-            COLUMNS,
-            (p.cells() for p in self.pairs),
-        )
-        return Group(rows, Text("\n".join(self.summary())))
+        return table(f"A vs B at {shape}", COLUMNS, (p.cells() for p in self.pairs))
+
+    def to_markdown(self) -> str:
+        """The table, and the summary as a list (one item per line of the terminal's)."""
+        items = "\n".join(f"- {line}" for line in self.summary())
+        return f"{to_markdown(self._table())}\n\n{items}\n"
+
+    def __rich__(self) -> RenderableType:
+        return Group(self._table(), Text("\n".join(self.summary())))
 
 
 def _analyze_at(model: Any, shape: tuple[int, ...] | None, device: str) -> Analysis:
