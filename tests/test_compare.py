@@ -7,6 +7,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -161,3 +162,40 @@ def test_functional_pads_fold_through_pointwise_ops() -> None:
     result = compare(PadThenAct(), nn.Sequential(nn.Conv2d(3, 4, 3, 2, 1)), (1, 3, 16, 16))
     assert result.agree
     assert result.pairs[0].a is not None and result.pairs[0].a.outer_padding == ((1, 1), (1, 1))
+
+
+class _AvgPort(nn.Module):
+    """conv k3 s2 → avg pool k3 s2 → conv k3 s2, padded symmetrically or, with ``same``,
+    by an explicit (0, 1) before each window (TF SAME on an even input)."""
+
+    def __init__(self, same: bool) -> None:
+        super().__init__()
+        self.same = same
+        self.conv1 = nn.Conv2d(1, 1, 3, 2, padding=0 if same else 1, bias=False)
+        self.pool = nn.AvgPool2d(3, 2, padding=0 if same else 1)
+        self.conv2 = nn.Conv2d(1, 1, 3, 2, padding=0 if same else 1, bias=False)
+        for conv in (self.conv1, self.conv2):
+            nn.init.ones_(conv.weight)
+
+    def forward(self, x):  # type: ignore[no-untyped-def]
+        for layer in (self.conv1, self.pool, self.conv2):
+            x = layer(F.pad(x, (0, 1, 0, 1)) if self.same else x)
+        return x
+
+
+def _measured_centre(model: nn.Module, position: int) -> float:
+    """The centre of the input pixels output (position, position) depends on: where the
+    gradient of that output is non-zero (positive weights: no cancellation)."""
+    x = torch.ones(1, 1, 64, 64, dtype=torch.float64, requires_grad=True)
+    model.double()(x)[0, 0, position, position].backward()
+    assert x.grad is not None
+    rows = torch.nonzero(x.grad[0, 0].sum(dim=1)).flatten()
+    return (rows.min().item() + rows.max().item()) / 2
+
+
+def test_the_offset_is_what_gradients_measure() -> None:
+    # an output position away from the borders, so no padding cuts its field
+    naive, same = _AvgPort(same=False), _AvgPort(same=True)
+    measured = _measured_centre(naive, 4) - _measured_centre(same, 4)
+    assert compare(naive, same, (1, 1, 64, 64)).offset == (Fraction(measured),) * 2
+    assert measured == -(1 * 1 + 1 * 2 + 1 * 4)  # the shift of each layer, as above
