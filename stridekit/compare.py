@@ -36,6 +36,7 @@ from stridekit.analysis import Analysis, analyze
 from stridekit.compare_align import SpatialLayer, align, spatial_layers
 from stridekit.compare_text import divergence, layer_dict, padding_text
 from stridekit.errors import ModelError, StrideError, UsageError
+from stridekit.graph import Graph
 from stridekit.layer_record import jsonable
 from stridekit.render import Result, axes_text, table, to_markdown
 
@@ -230,7 +231,7 @@ def _analyze_at(model: Any, shape: tuple[int, ...] | None, device: str) -> Analy
 
 
 def _needs_size(model: Any) -> bool:
-    return not isinstance(model, Analysis | str)
+    return not isinstance(model, Analysis | Graph | str)
 
 
 def compare(
@@ -267,10 +268,10 @@ def compare(
             if not found:
                 raise
             message = " ".join(str(error).split())
+            where = "the input asked" if input_shape else f"{'BA'[index]}'s input"
             raise ModelError(
-                f"compare: {label} does not run at the input {shape} that "
-                f"{'BA'[index]} takes ({message}); both models need one input: give "
-                "--input / input_shape that both accept"
+                f"compare: {label} does not run at {where} {shape} ({message}); "
+                "both models need one input: give --input / input_shape that both accept"
             ) from None
     first, second = found[0], found[1]
     if first.input_shape != second.input_shape:
