@@ -40,7 +40,7 @@ from stridekit.graph import Graph
 from stridekit.layer_record import jsonable
 from stridekit.render import Result, axes_text, table, to_markdown
 
-__all__ = ["Comparison", "Divergence", "LayerPair", "compare"]
+__all__ = ["Comparison", "Divergence", "LayerPair", "compare", "compare_analyses"]
 
 # what a pair is compared on, in the table's order
 ASPECTS = ("layer", "geometry", "output", "padding", "jump", "rf_start", "rf")
@@ -261,19 +261,38 @@ def compare(
                 "compare: neither model declares an input size; give one, e.g. "
                 "input_shape=(1, 3, 224, 224) (on the command line: --input 1x3x224x224)"
             )
-        label = "AB"[index]
         try:
             found[index] = _analyze_at(model, shape, device)
         except StrideError as error:
-            if not found:
+            if not found or shape is None:
                 raise
-            message = " ".join(str(error).split())
-            where = "the input asked" if input_shape else f"{'BA'[index]}'s input"
-            raise ModelError(
-                f"compare: {label} does not run at {where} {shape} ({message}); "
-                "both models need one input: give --input / input_shape that both accept"
-            ) from None
-    first, second = found[0], found[1]
+            raise input_error("AB"[index], shape, input_shape is not None, error) from None
+    return compare_analyses(found[0], found[1])
+
+
+def input_error(label: str, shape: tuple[int, ...], asked: bool, error: StrideError) -> ModelError:
+    """The one line for model ``label`` failing at the other's (or the asked) input."""
+    message = " ".join(str(error).split())
+    where = "the input asked" if asked else f"{'BA'['AB'.index(label)]}'s input"
+    return ModelError(
+        f"compare: {label} does not run at {where} {shape} ({message}); both models "
+        "need one input: give --input / input_shape that both accept"
+    )
+
+
+def compare_analyses(first: Analysis, second: Analysis) -> Comparison:
+    """`compare` of two analyses made already (at one input shape).
+
+    >>> from stridekit.geometry import Window
+    >>> from stridekit.graph import Node
+    >>> def net(pads):
+    ...     g = Graph(input_shape=(1, 1, 8, 8))
+    ...     w = Window(3, 2, padding=pads)
+    ...     _ = g.add(Node("conv", "conv", ("input",), ((1, 1, 8, 8),), (1, 1, 4, 4), (w, w)))
+    ...     return analyze(g)
+    >>> compare_analyses(net((1, 1)), net((0, 1))).first_divergence.message
+    'layer conv pads (1, 1) in A and (0, 1) in B: the grid moves 1 px at input 8'
+    """
     if first.input_shape != second.input_shape:
         raise UsageError(
             f"compare: A was analysed at {first.input_shape} and B at {second.input_shape}; "
