@@ -174,6 +174,7 @@ class Comparison(Result):
             "agree": self.agree,
             "layers": [p.to_dict() for p in self.pairs],
             "first_divergence": None if first is None else first.to_dict(),
+            "summary": self.summary(),
             "output": jsonable(
                 {
                     "a": {"node": self.a.head.name, "jump": [f.jump for f in a]},
