@@ -36,6 +36,7 @@ from stridekit.analysis import Analysis, analyze
 from stridekit.compare_align import SpatialLayer, align, spatial_layers
 from stridekit.compare_text import divergence, layer_dict, padding_text
 from stridekit.errors import ModelError, StrideError, UsageError
+from stridekit.geometry import Field
 from stridekit.graph import Graph
 from stridekit.layer_record import jsonable
 from stridekit.render import Result, axes_text, table, to_markdown
@@ -104,6 +105,14 @@ class LayerPair:
         }
 
 
+def _output_dict(analysis: Analysis, fields: tuple[Field, ...]) -> dict[str, Any]:
+    return {
+        "node": analysis.head.name,
+        "jump": [f.jump for f in fields],
+        "centre": [None if f.is_global else f.centre for f in fields],
+    }
+
+
 def _differs(a: SpatialLayer | None, b: SpatialLayer | None) -> tuple[str, ...]:
     if a is None or b is None:
         return ("layer",)
@@ -147,11 +156,9 @@ class Comparison(Result):
                 return divergence(index, pair.a, pair.b, pair.differs, self.input_shape[2:])
         return None
 
-    def _output_fields(self) -> tuple[Any, Any]:
-        def field(analysis: Analysis) -> Any:
-            return analysis.field_result.local[analysis.head.name]
-
-        return field(self.a), field(self.b)
+    def _output_fields(self) -> tuple[tuple[Field, ...], tuple[Field, ...]]:
+        """The sliding windows' fields of the tensor entering each model's head."""
+        return tuple(m.field_result.local[m.head.name] for m in (self.a, self.b))  # type: ignore[return-value]
 
     @property
     def offset(self) -> tuple[Fraction, ...] | None:
@@ -177,10 +184,8 @@ class Comparison(Result):
             "summary": self.summary(),
             "output": jsonable(
                 {
-                    "a": {"node": self.a.head.name, "jump": [f.jump for f in a]},
-                    "b": {"node": self.b.head.name, "jump": [f.jump for f in b]},
-                    "a_centre": [f.centre for f in a],
-                    "b_centre": [f.centre for f in b],
+                    "a": _output_dict(self.a, a),
+                    "b": _output_dict(self.b, b),
                     "offset": self.offset,
                 }
             ),
