@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-EXTRAS := dev,onnx,tflite,vision,experiments,optuna,ray,web,docs,ultralytics,hf
+EXTRAS := dev,onnx,tflite,vision,experiments,optuna,ray,web,docs,ultralytics,hf,port
 
 .PHONY: install chromium demo test lint typecheck pytest soak bench pictures docs guide-results clean
 

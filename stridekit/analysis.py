@@ -324,8 +324,8 @@ def analyze(
     device: str = "meta",
     config: dict[str, Any] | None = None,
 ) -> Analysis:
-    """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, a
-    ``.onnx`` or spec file), or a `Graph`.
+    """Analyse a PyTorch module, a model reference (``"torchvision:resnet50"``, an
+    ``.onnx``, ``.keras``/``.h5`` or spec file), or a `Graph`.
 
     Without ``input_size`` a reference is analysed at the size its source declares (a
     spec's or an ONNX file's input, torchvision's or timm's preset); a torch module
@@ -367,7 +367,7 @@ def analyze(
     if not isinstance(model, torch.nn.Module):
         raise ModelError(
             f"cannot analyse a {type(model).__name__}: give a torch.nn.Module, a model "
-            "reference such as 'torchvision:resnet50', an .onnx file or a spec file"
+            "reference such as 'torchvision:resnet50', an .onnx or .keras file or a spec file"
         )
     if input_size is None:
         raise ModelError(

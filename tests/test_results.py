@@ -40,6 +40,8 @@ from stridekit.geometry import (
     valid_input_sizes,
 )
 from stridekit.geometry.solve import ChainSizes, chain_sizes
+from stridekit.object_coverage import ObjectCoverage, object_coverage, pyramid_level
+from stridekit.objects import parse_objects
 from stridekit.render import Result, to_text
 from stridekit.viz import (
     ConvAnimation,
@@ -103,6 +105,10 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
     ExampleList: list_examples,
     Comparison: lambda: compare(Naive(), Reference(), (1, 3, 32, 32)),
+    ObjectCoverage: lambda: object_coverage(
+        parse_objects("4:64"),
+        [pyramid_level(f"p{k}", (2**k,) * 2, (640 >> k,) * 2, (900,) * 2) for k in (3, 4, 5)],
+    ),
 }
 
 

@@ -14,8 +14,8 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
+from multiprocessing import get_context
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -68,13 +68,13 @@ def main() -> int:
             done[record["name"]] = record
     todo = [n for n in names if n not in done]
     print(f"{len(done)} done, {len(todo)} to go", file=sys.stderr)
+    # fresh worker processes every 20 models (memory); multiprocessing's Pool, since
+    # Python 3.11's ProcessPoolExecutor hangs when max_tasks_per_child replaces a worker
     with (
         args.out.open("a") as out,
-        ProcessPoolExecutor(args.workers, max_tasks_per_child=20) as pool,
+        get_context("spawn").Pool(args.workers, maxtasksperchild=20) as pool,
     ):
-        futures = {pool.submit(_one, name): name for name in todo}
-        for i, future in enumerate(as_completed(futures), 1):
-            record = future.result()
+        for i, record in enumerate(pool.imap_unordered(_one, todo), 1):
             done[record["name"]] = record
             out.write(json.dumps(record) + "\n")
             out.flush()

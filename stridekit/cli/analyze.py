@@ -15,7 +15,8 @@ def analyze(
     model: str = typer.Argument(
         ...,
         help="torchvision:NAME, timm:NAME, ultralytics:NAME.yaml, hf:ClassName, "
-        "pkg.module:factory, file.py:factory, model.onnx, model.tflite, or a spec (.yaml/.json).",
+        "pkg.module:factory, file.py:factory, model.onnx, model.tflite, model.keras / .h5, or "
+        "a spec (.yaml/.json).",
     ),
     input_shape: str = typer.Option(
         None,

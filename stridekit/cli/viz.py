@@ -46,7 +46,7 @@ Model = Annotated[
     str,
     typer.Argument(
         help="torchvision:NAME, timm:NAME, pkg.module:factory, file.py:factory, "
-        "model.onnx, model.tflite, or a spec (.yaml/.json)."
+        "model.onnx, model.tflite, model.keras / .h5, or a spec (.yaml/.json)."
     ),
 ]
 InputShape = Annotated[

@@ -9,7 +9,9 @@ also importable: ``stridekit analyze stridekit.examples.unet:unet``.
 
 >>> found = bundled_examples()
 >>> [example.name.removeprefix("sweeps/") for example in found if example.kind == "sweep"]
-['demo.yaml', 'detail.yaml', 'mnist-strides.yaml', 'plans.yaml', 'seg-output-stride.yaml']
+... # doctest: +NORMALIZE_WHITESPACE
+['demo.yaml', 'detail.yaml', 'detection-strides.yaml', 'mnist-strides.yaml', 'plans.yaml',
+ 'seg-output-stride.yaml']
 >>> example_path("specs/resnet_stem.yaml").read_text().splitlines()[2]
 '#   stridekit analyze examples/specs/resnet_stem.yaml'
 """

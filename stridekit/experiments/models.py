@@ -10,6 +10,9 @@ Every family takes the same knobs (`ModelConfig`): one stride per stage, one dow
 ``resnet-cifar``    ResNet-18, CIFAR style (3x3 stem, no max pool; 2 basic blocks a stage)
 ``fcn``             plain-cnn's encoder (its strides give the output stride), a 1x1
                     classifier, and a ``bilinear`` or ``transposed``-conv decoder
+``centernet``       a CenterNet-style detector (`stridekit.experiments.detection_model`):
+                    plain-cnn's encoder, widths capped at 4·width, a centre heatmap, offset
+                    and size head at the output stride (the product of the strides)
 ``spec``            any layer spec (`stridekit.nn.from_spec`), with the task's head added
 ==================  =========================================================================
 
@@ -232,6 +235,12 @@ class FCN(nn.Module):
         return self.decoder(self.classifier(self.stages(x)))
 
 
+def _centernet(config: ModelConfig, info: DataInfo) -> nn.Module:
+    from stridekit.experiments.detection_model import CenterNet  # it builds on this module
+
+    return CenterNet(config, info)
+
+
 def _spec_model(config: ModelConfig, info: DataInfo) -> nn.Module:
     from stridekit.nn.from_spec import from_spec
 
@@ -277,6 +286,7 @@ FAMILIES: dict[str, Family] = {
         Family("plain-cnn", ("classification",), PlainCNN),
         Family("resnet-cifar", ("classification",), ResNetCifar, stages=4),
         Family("fcn", ("segmentation",), FCN),
+        Family("centernet", ("detection",), _centernet),
         Family("spec", ("classification", "segmentation"), _spec_model),
     )
 }

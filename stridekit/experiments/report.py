@@ -5,8 +5,9 @@ It reads only the store (`Results`), so it can be made again at any time. Every 
 cell carries its full-precision value in a ``data-value`` attribute, so a reader (or a
 test) can check the page against the store. Plots come from `stridekit.viz`: accuracy vs
 FLOPs with the Pareto front, accuracy vs output stride per downsampling op, shift
-consistency vs output stride, latency vs output stride, and DiffStride's learned strides;
-each point says its configuration on hover.
+consistency vs output stride, latency vs output stride, DiffStride's learned strides,
+and for detection the recall by object size, one curve per configuration; each point
+says its configuration on hover.
 
 >>> import tempfile, pathlib
 >>> from stridekit.experiments.store import PlannedTrial, Store
@@ -27,6 +28,7 @@ True
 from __future__ import annotations
 
 import html
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,7 +51,8 @@ from stridekit.experiments.store import Status, Store, TrialRecord
 from stridekit.render import Result
 from stridekit.viz import Point, scatter_svg
 
-QUALITY = ("accuracy", "miou")  # the first one a store has is "accuracy" in the plots
+QUALITY = ("accuracy", "miou", "ap")  # the first one a store has is "accuracy" in the plots
+RECALL_BY_SIZE = re.compile(r"recall_(\d+)_(\d+)")  # a detection bucket's recall
 STRIDE = "output_stride"
 
 
@@ -239,6 +242,15 @@ def plots(results: Results) -> list[Plot]:
                 log_x=True,
                 connect=True,
             )
+    add(
+        "recall-by-size",
+        "recall by object size",
+        _recall_by_size(configurations, sorted(metrics)),
+        x_label="object size (px, bucket's geometric middle)",
+        y_label="recall (IoU ≥ 0.5)",
+        log_x=True,
+        connect=True,
+    )
     learned = [
         Point(stage, float(stride), _label(r), f"{_label(r)}: stage {stage} stride {stride:.3g}")
         for r in results.records
@@ -254,6 +266,24 @@ def plots(results: Results) -> list[Plot]:
         connect=True,
     )
     return found
+
+
+def _recall_by_size(configurations: Sequence[Configuration], metrics: list[str]) -> list[Point]:
+    """A curve per configuration: each size bucket's recall (mean ± std over seeds) at
+    the bucket's geometric middle ``√(lo·hi)``."""
+    buckets = [(m, match) for m in metrics if (match := RECALL_BY_SIZE.fullmatch(m))]
+    points = []
+    for c in configurations:
+        stride = c.mean(STRIDE)
+        group = c.label() + (f" (output stride {format_value(stride)})" if stride else "")
+        for name, match in buckets:
+            recall = c.mean(name)
+            if recall is None:
+                continue
+            lo, hi = int(match.group(1)), int(match.group(2))
+            hover = f"{group}\nobjects {lo}-{hi} px: recall {mean_std(recall, c.std(name))}"
+            points.append(Point(math.sqrt(lo * hi), recall, group, hover, c.std(name) or None))
+    return points
 
 
 def _both(c: Configuration, x: str, y: str) -> bool:

@@ -40,6 +40,8 @@ from stridekit.render import Result, human, table
 HEADLINE = (
     "accuracy",
     "miou",
+    "ap",
+    "recall",
     "boundary_f1",
     "shift_consistency",
     "flops",
@@ -59,6 +61,8 @@ HEADLINE = (
 TERMINAL = (
     "accuracy",
     "miou",
+    "ap",
+    "recall_4_8",  # detection: the smallest objects' recall, what a coarse stride loses
     "boundary_f1",
     "shift_consistency",
     "flops",

@@ -78,7 +78,7 @@ __all__ = [
     "TrialConfig",
 ]
 
-Task = Literal["classification", "segmentation"]
+Task = Literal["classification", "segmentation", "detection"]
 Scalar = int | float | str | bool | None
 
 
@@ -106,7 +106,8 @@ class DatasetConfig(_Strict):
 
 
 class ModelConfig(_Strict):
-    """Which network: a ``family`` (plain-cnn, resnet-cifar, fcn, spec) and its knobs.
+    """Which network: a ``family`` (plain-cnn, resnet-cifar, fcn, centernet, spec) and its
+    knobs.
 
     ``strides`` has one stride per stage; ``op`` is how each stage downsamples (conv,
     max_pool, avg_pool, blur_pool, spd, diffstride); ``kernel`` and ``padding`` (same:

@@ -1,7 +1,8 @@
 """The training loop: plain PyTorch over in-memory tensors, fast enough to measure strides.
 
 One loop for classification and segmentation (cross-entropy over classes, per image or
-per pixel). On the CPU a seed fixes everything (the model's initialisation, the order of
+per pixel) and detection (CenterNet's loss, `stridekit.experiments.detection_loss`).
+On the CPU a seed fixes everything (the model's initialisation, the order of
 the batches, the augmentation), so the same trial gives the same numbers twice. On a GPU
 the loop uses channels-last and mixed precision (bfloat16 where supported). A loss that
 becomes NaN or infinite, or grows to `DIVERGENCE` times its first value, stops the trial
@@ -35,6 +36,7 @@ from torch import nn
 
 from stridekit.errors import TrialFailed
 from stridekit.experiments.datasets import Dataset, Split
+from stridekit.experiments.detection_loss import centernet_loss
 from stridekit.experiments.spec import AugmentationConfig, TrainingConfig
 from stridekit.nn import DiffStride2d, stride_penalty
 
@@ -230,7 +232,11 @@ def train(
             if on_gpu:
                 x = x.contiguous(memory_format=torch.channels_last)
             with _autocast(device):
-                loss = F.cross_entropy(model(x), y)
+                output = model(x)
+                if data.task == "detection":
+                    loss = centernet_loss(output, y, (x.shape[-2], x.shape[-1]))
+                else:
+                    loss = F.cross_entropy(output, y)
                 if penalised:
                     loss = loss + config.stride_penalty * stride_penalty(model)
             optimizer.zero_grad(set_to_none=True)

@@ -117,6 +117,13 @@ def check_names(config: TrialConfig) -> DataInfo:
             field="task",
         )
     check_model_config(config.model, config.task)
+    augmentation = config.training.augmentation
+    if config.task == "detection" and (augmentation.shift or augmentation.flip):
+        raise SweepSpecError(
+            "training.augmentation: shifts and flips would move the images but not their "
+            "boxes; remove the augmentation for detection",
+            field="training.augmentation",
+        )
     for name in config.metrics.names or ():
         metric = METRICS.get(name)
         if metric is None:

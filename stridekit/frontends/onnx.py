@@ -91,14 +91,20 @@ def load_onnx(
     >>> node.op, node.output_shape, node.windows[0].padding, node.params, node.macs
     ('conv', (1, 8, 16, 16), (0, 1), 216, 55296)
     """
-    prepared = prepare(path_or_model, input_shape)
-    attempts = 1 + sum(node.op_type in WINDOW_OPS for node in prepared.model.graph.node)
-    for _ in range(attempts):
-        inferred, folded = infer(prepared)
-        try:
-            return _build(prepared, Tensors(prepared.model, inferred, folded))
-        except _CeilModeRepair as repair:
-            repair.apply(prepared.working)
+    try:
+        prepared = prepare(path_or_model, input_shape)
+        attempts = 1 + sum(node.op_type in WINDOW_OPS for node in prepared.model.graph.node)
+        for _ in range(attempts):
+            inferred, folded = infer(prepared)
+            try:
+                return _build(prepared, Tensors(prepared.model, inferred, folded))
+            except _CeilModeRepair as repair:
+                repair.apply(prepared.working)
+    except UnicodeDecodeError as error:  # protobuf decodes a string field when it is read
+        label = "the model" if isinstance(path_or_model, onnx.ModelProto) else str(path_or_model)
+        raise ModelError(
+            f"{label}: a name in it is not UTF-8 text ({error.reason}); is the file damaged?"
+        ) from None
     raise ModelError(f"{prepared.name}: shape inference disagrees with the pooling windows")
 
 
@@ -204,6 +210,8 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
             constants.constant(node, index)  # not a node; its cost goes to the first reader
             continue
         label = f"{node.op_type} node {node.name or f'#{index}'}"
+        if not node.output:
+            raise ModelError(f"{label} has no output; is the file damaged?")
         shapes = tuple(tensors.shape(t) if t else None for t in node.input)
         outputs = tuple(tensors.shape(t) if t else None for t in node.output)
         missing = [t for t, s, a in zip(node.input, shapes, active, strict=True) if a and s is None]
@@ -229,6 +237,10 @@ def _build(prepared: Prepared, tensors: Tensors) -> Graph:
                 _check_windows(node, context.x.shape, outputs[0], lowered)
         except StrideError as error:
             raise ModelError(f"{label}: {error}") from None
+        except (TypeError, KeyError, IndexError, AttributeError) as error:  # a damaged file
+            raise ModelError(
+                f"{label}: attributes of the wrong type ({type(error).__name__}: {error})"
+            ) from None
         carried_params, carried_flops = constants.charge(node, active)
         inputs = [t for t, a in zip(node.input, active, strict=True) if a]
         node_name = node.name or f"{node.op_type}_{index}"

@@ -63,7 +63,14 @@ class OpContext:
 
     def attr(self, name: str, default: Any = None) -> Any:
         value = self.attributes.get(name, default)
-        return value.decode() if isinstance(value, bytes) else value
+        if not isinstance(value, bytes):
+            return value
+        try:
+            return value.decode()
+        except UnicodeDecodeError:  # a damaged file
+            raise ModelError(
+                f"{self.node.op_type} attribute {name!r} is not UTF-8 text: {value[:20]!r}"
+            ) from None
 
     def value(self, position: int) -> np.ndarray | None:
         """The constant value of input ``position``, or None (absent, or not a constant)."""
@@ -123,6 +130,8 @@ _CONVENTIONS = {"SAME_UPPER": "onnx-upper", "SAME_LOWER": "onnx-lower"}
 def _padding(ctx: OpContext, count: int) -> tuple[list[Any], str]:
     """Per-axis padding (pairs, or "same"/"valid") and the convention it is read in."""
     auto_pad = ctx.attr("auto_pad", "NOTSET")
+    if not isinstance(auto_pad, str):
+        raise ModelError(f"auto_pad is a {type(auto_pad).__name__}, not a string")
     if auto_pad in _CONVENTIONS:
         return ["same"] * count, _CONVENTIONS[auto_pad]
     if auto_pad == "VALID":
@@ -218,12 +227,14 @@ _POOL_KINDS = {"MaxPool": "max_pool", "AveragePool": "avg_pool", "LpPool": "lp_p
 
 def _pool(ctx: OpContext) -> Lowered:
     count = len(ctx.x.shape) - 2
+    if not ctx.attr("kernel_shape"):
+        raise ModelError(f"{ctx.node.op_type} has no kernel_shape (the ONNX spec requires one)")
     padding, convention = _padding(ctx, count)
     lowered = windows.pool(
         ctx.x,
         None,
         kind=_POOL_KINDS[ctx.node.op_type],
-        kernel=list(ctx.attr("kernel_shape")),
+        kernel=[int(k) for k in ctx.attr("kernel_shape")],
         stride=ctx.attr("strides") or [1] * count,  # ONNX: 1, not the kernel
         padding=padding,
         dilation=ctx.attr("dilations") or 1,

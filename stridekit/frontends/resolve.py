@@ -11,6 +11,7 @@
 ``model.onnx``            `stridekit.frontends.onnx.load_onnx`
 ``model.tflite``          `stridekit.frontends.tflite.load_tflite` (read as data; shapes
                           channels-first, e.g. ``(1, 3, 224, 224)``)
+``model.keras``, ``.h5``  `stridekit.frontends.keras.load_keras` (read as data)
 ``net.yaml`` / ``.json``  `stridekit.frontends.spec.load_spec`
 ``NAME``                  a torchvision model of that name, else a timm one
 ========================  =============================================================
@@ -46,12 +47,16 @@ from stridekit.graph import Graph
 if TYPE_CHECKING:
     from torch import nn
 
-Source = Literal["torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "tflite", "spec"]
+Source = Literal[
+    "torchvision", "timm", "ultralytics", "hf", "factory", "onnx", "tflite", "keras", "spec"
+]
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors", ".h5")
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+REFUSED_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin", ".safetensors")
 FORMS = (
     "torchvision:NAME, timm:NAME, ultralytics:NAME.yaml, hf:ClassName, "
-    "package.module:factory, path/to/file.py:factory, model.onnx, model.tflite or spec.yaml"
+    "package.module:factory, path/to/file.py:factory, model.onnx, model.tflite, model.keras, "
+    "model.h5 or spec.yaml"
 )
 _DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -138,7 +143,7 @@ def resolve(
             "(torch.onnx.export(model, example, 'model.onnx')) or give a factory, "
             "e.g. path/to/file.py:build_model"
         )
-    if suffix in (".onnx", ".tflite") or suffix in SPEC_SUFFIXES:
+    if suffix in (".onnx", ".tflite") or suffix in SPEC_SUFFIXES or suffix in KERAS_SUFFIXES:
         graph, source = _load_file(path, input_shape)
         return Resolved(text, source, graph=graph, input_shape=graph.input_shape, path=path)
     target, colon, attribute = text.rpartition(":")
@@ -164,6 +169,10 @@ def _load_file(path: Path, input_shape: tuple[int, ...] | None) -> tuple[Graph, 
         from stridekit.frontends.tflite import load_tflite
 
         return load_tflite(path, input_shape), "tflite"
+    if path.suffix.lower() in KERAS_SUFFIXES:
+        from stridekit.frontends.keras import load_keras
+
+        return load_keras(path, input_shape), "keras"
     from stridekit.frontends.spec import load_spec
 
     return load_spec(path, input_shape), "spec"

@@ -3,7 +3,9 @@ receptive field layer by layer, stages shaded, merges marked.
 
 The layers drawn are those that move pixels (windows, resamples) or merge branches, from
 the input to the tensor entering the head (`Analysis.head`; the output for a dense
-model). A *stage* is a run of layers with the same cumulative stride. A merge is green
+model), or on to the last of a model's outputs when it returns several maps or pyramid
+levels (YOLO's three levels, FCN's output and aux), each marked with its stride and
+grid. A *stage* is a run of layers with the same cumulative stride. A merge is green
 when its branches' field centres agree and red, with the offset in input pixels, when
 they do not (the TF-SAME trap); a field that a global branch reaches is drawn with the
 sliding windows' own (local) field and marked.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from stridekit.analysis import Analysis
+    from stridekit.output_record import LevelRecord, OutputRecord
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,35 @@ class MergeMark:
 
 
 @dataclass(frozen=True)
+class OutputMark:
+    """An output (or one pyramid level of it) drawn at ``index``, the last layer drawn
+    on its way: its stride and grid (``output`` names the returned tensor, ``level`` its
+    level, None for a plain map)."""
+
+    index: int
+    output: str
+    level: int | None
+    stride: tuple[Fraction, ...]
+    grid: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        name = self.output if self.level is None else f"L{self.level}"
+        return f"{name} /{axes_text(self.stride)} {'x'.join(map(str, self.grid))}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "index": self.index,
+                "output": self.output,
+                "level": self.level,
+                "stride": self.stride,
+                "grid": self.grid,
+            }
+        )
+
+
+@dataclass(frozen=True)
 class NetworkStory(Picture, Result):
     """The layers drawn, their stages and merges, for one analysed model."""
 
@@ -120,6 +152,7 @@ class NetworkStory(Picture, Result):
     stages: tuple[Stage, ...]
     merges: tuple[MergeMark, ...]
     head: str
+    outputs: tuple[OutputMark, ...] = ()
 
     formats: ClassVar[tuple[str, ...]] = ("svg", "png")
 
@@ -131,6 +164,7 @@ class NetworkStory(Picture, Result):
             "layers": [layer.to_dict() for layer in self.layers],
             "stages": [stage.to_dict() for stage in self.stages],
             "merges": [merge.to_dict() for merge in self.merges],
+            "outputs": [mark.to_dict() for mark in self.outputs],
         }
 
     def summary(self) -> str:
@@ -164,6 +198,27 @@ class NetworkStory(Picture, Result):
                 )
             top.set_yscale("log", base=2)
             top.set_ylabel("feature-map size")
+            if self.outputs:
+                top.plot(
+                    [m.index for m in self.outputs],
+                    [m.grid[0] for m in self.outputs],
+                    linestyle="",
+                    marker="v",
+                    markersize=7,
+                    color=COLORS[2],
+                    gid="outputs",
+                    label="output / pyramid level",
+                )
+                for output in self.outputs:
+                    top.annotate(
+                        output.label,
+                        (output.index, output.grid[0]),
+                        xytext=(-4, -11),
+                        textcoords="offset points",
+                        ha="right",
+                        fontsize=7,
+                        color=COLORS[2],
+                    )
             for number, stage in enumerate(self.stages):
                 for axes in (top, bottom):
                     band = axes.axvspan(
@@ -265,6 +320,19 @@ def network_story(analysis: Analysis) -> NetworkStory:
     graph = analysis.graph
     head = analysis.head.name
     records = {record.name: record for record in analysis.layers}
+    order = {node.name: i for i, node in enumerate(graph.nodes)}
+    # the levels of the first output that has them (YOLO's boxes and scores share them),
+    # else every map the model returns (FCN's output and aux, a backbone's features)
+    pyramid = next((o for o in analysis.outputs if o.levels), None)
+    wanted: list[tuple[OutputRecord, LevelRecord | None]] = (
+        [(pyramid, level) for level in pyramid.levels]
+        if pyramid
+        else [(o, None) for o in analysis.outputs if o.stride is not None]
+    )
+    sources = [level.source if level else output.node for output, level in wanted]
+    # the story runs to the head, and on to the last of several outputs or levels
+    ends = sources if pyramid or len(sources) > 1 else []
+    last = max([head, *ends], key=order.__getitem__)
     layers: list[StoryLayer] = []
     merges: list[MergeMark] = []
     for node in graph.nodes:
@@ -293,7 +361,7 @@ def network_story(analysis: Analysis) -> NetworkStory:
                         index, node.name, node.op, None if unmergeable else offsets, unmergeable
                     )
                 )
-        if node.name == head:
+        if node.name == last:
             break
     stages: list[Stage] = []
     for layer in layers:
@@ -301,9 +369,36 @@ def network_story(analysis: Analysis) -> NetworkStory:
             stages[-1] = Stage(stages[-1].first, layer.index, layer.jump)
         else:
             stages.append(Stage(layer.index, layer.index, layer.jump))
+    at = {layer.name: layer.index for layer in layers}
+    marks: dict[tuple[int, tuple[Fraction, ...]], OutputMark] = {}
+    for (output, level), source in zip(wanted, sources, strict=True):
+        where = _drawn_before(graph, source, at)
+        stride = level.stride if level else output.stride
+        if where is None or stride is None:
+            continue
+        grid = level.grid if level else tuple(output.shape[2:])
+        number = None if level is None else output.levels.index(level)
+        marks.setdefault((where, stride), OutputMark(where, output.name, number, stride, grid))
     return NetworkStory(
-        analysis.model, analysis.input_shape, tuple(layers), tuple(stages), tuple(merges), head
+        analysis.model,
+        analysis.input_shape,
+        tuple(layers),
+        tuple(stages),
+        tuple(merges),
+        head,
+        tuple(sorted(marks.values(), key=lambda m: m.index)),
     )
+
+
+def _drawn_before(graph: Any, name: str, drawn: dict[str, int]) -> int | None:
+    """The index of ``name``'s layer if it is drawn, else of the nearest drawn layer up
+    its first inputs (a level's flattened view: the conv that made the map)."""
+    while name not in drawn:
+        inputs = graph[name].inputs
+        if not inputs:
+            return None
+        name = inputs[0]
+    return drawn[name]
 
 
 @overload

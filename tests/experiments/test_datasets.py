@@ -91,7 +91,7 @@ WRITERS: dict[str, Callable[[Path], tuple[np.ndarray, ...]]] = {
     "cifar100": lambda root: _write_cifar(root, "cifar100"),
     "imagefolder": _write_folder,
 }
-GENERATED = {"synthetic-detail", "synthetic-seg", "mnist5k"}
+GENERATED = {"synthetic-detail", "synthetic-seg", "synthetic-detection", "mnist5k"}
 
 
 def test_every_dataset_is_tested() -> None:

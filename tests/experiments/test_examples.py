@@ -17,7 +17,8 @@ EXAMPLES = sorted(
 
 def test_the_examples_are_there() -> None:
     names = {path.stem for path in EXAMPLES}
-    assert {"mnist-strides", "detail", "seg-output-stride", "plans", "demo"} <= names
+    examples = {"mnist-strides", "detail", "seg-output-stride", "detection-strides", "plans"}
+    assert examples | {"demo"} <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])

@@ -137,5 +137,6 @@ def test_latency_is_a_positive_median() -> None:
 
 def test_every_metric_names_its_tasks() -> None:
     assert all(
-        set(m.tasks) <= {"classification", "segmentation"} and m.tasks for m in METRICS.values()
+        set(m.tasks) <= {"classification", "segmentation", "detection"} and m.tasks
+        for m in METRICS.values()
     )

@@ -17,11 +17,13 @@ from stridekit.nn import BlurPool2d, DiffStride2d, SpaceToDepth
 
 CLASSIFY = DataInfo("classification", 3, (32, 32), 7)
 SEGMENT = DataInfo("segmentation", 1, (30, 30), 3)
+DETECT = DataInfo("detection", 1, (32, 32), 1)
 SPEC = {"layers": [{"type": "conv", "channels": 8, "kernel": 3, "stride": 2, "padding": 1}]}
 KNOBS = {
     "plain-cnn": {"strides": (2, 1, 2), "width": 4},
     "resnet-cifar": {"strides": (1, 2, 2, 1), "width": 4, "depth": 1},
     "fcn": {"strides": (2, 2), "width": 4},
+    "centernet": {"strides": (2, 1, 2), "width": 4},
     "spec": {"spec": SPEC},
 }
 PIXEL_OPS = {"max_pool": nn.MaxPool2d, "avg_pool": nn.AvgPool2d, "blur_pool": BlurPool2d}
@@ -33,7 +35,7 @@ def test_every_family_has_its_knobs_here() -> None:
 
 
 def _info(family: str) -> DataInfo:
-    return SEGMENT if family == "fcn" else CLASSIFY
+    return {"fcn": SEGMENT, "centernet": DETECT}.get(family, CLASSIFY)
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -46,6 +48,8 @@ def test_output_shape_and_stride(family: str, op: str) -> None:
     x = torch.randn(2, info.channels, *info.size)
     if info.task == "segmentation":
         assert model(x).shape == (2, info.num_classes, *info.size)
+    elif info.task == "detection":  # heatmap, offset (2), size (2) on the coarsest map
+        assert model(x).shape[:2] == (2, 5)
     else:
         assert model(x).shape == (2, info.num_classes)
     analysis = stridekit.analyze(model, (1, info.channels, *info.size))
@@ -53,8 +57,10 @@ def test_output_shape_and_stride(family: str, op: str) -> None:
     coarsest = max(r.jump for r in analysis.layers if r.jump)  # a segmenter's output stride
     if op != "diffstride" or family == "spec":  # DiffStride's stride is n/S + a margin
         assert coarsest == (math.prod(strides),) * 2
-        if info.task == "classification":
+        if info.task != "segmentation":
             assert analysis.output_stride == coarsest
+        if info.task == "detection":
+            assert model(x).shape[2:] == (32 // 4, 32 // 4)
     if op in PIXEL_OPS and family != "spec":
         assert any(isinstance(m, PIXEL_OPS[op]) for m in model.modules())
     elif family != "spec":

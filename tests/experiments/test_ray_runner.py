@@ -22,6 +22,7 @@ from rich.console import Console
 
 from stridekit.cli import main
 from stridekit.experiments.progress import SweepProgress
+from stridekit.experiments.report import build_report
 from stridekit.experiments.runner import (
     LocalRunner,
     TrialResult,
@@ -47,6 +48,16 @@ training: {epochs: 1, batch_size: 32}
 metrics: [accuracy]
 vary: {op: [conv, max_pool]}
 seeds: [0, 1]
+"""
+
+DETECTION = """
+name: tiny-detection-ray
+dataset: {name: synthetic-detection, options: {size: 32, n_train: 32, n_test: 8, max_size: 16}}
+task: detection
+model: {family: centernet, width: 4, depth: 1}
+training: {epochs: 1, batch_size: 16}
+metrics: [recall_4_8, recall_8_16, ap]
+vary: {strides: [[2, 1], [2, 2, 2]]}
 """
 
 FAKE = """
@@ -172,17 +183,33 @@ def test_locally_the_data_is_private_memory(tmp_path: Path) -> None:
 def test_a_sweep_through_address_gives_the_local_metrics(
     ray_address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    same_metrics_on_ray(TRAINED, 4, ray_address, tmp_path, capsys)
+
+
+def test_a_detection_sweep_on_ray_gives_the_local_metrics_and_report(
+    ray_address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    same_metrics_on_ray(DETECTION, 2, ray_address, tmp_path, capsys)
+    report = build_report(tmp_path / "ray.db")
+    assert "recall by object size" in [plot.title for plot in report.plots]
+
+
+def same_metrics_on_ray(
+    text: str, trials: int, address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep of ``text`` locally and through ``address``: the same model metrics."""
     spec = tmp_path / "tiny.yaml"
-    spec.write_text(TRAINED)
+    spec.write_text(text)
     argv = ["sweep", str(spec), "--format", "json", "--no-progress"]
     code, out, err = cli([*argv, "--store", str(tmp_path / "local.db")], capsys)
     assert code == 0, err
-    ray_argv = ["--backend", "ray", "--address", ray_address, "--cpus-per-trial", "1"]
+    ray_argv = ["--backend", "ray", "--address", address, "--cpus-per-trial", "1"]
     code, out, err = cli([*argv, "--store", str(tmp_path / "ray.db"), *ray_argv], capsys)
     assert code == 0, err
-    assert json.loads(out)["counts"] == {"pending": 0, "running": 0, "done": 4, "failed": 0}
+    counts = {"pending": 0, "running": 0, "done": trials, "failed": 0}
+    assert json.loads(out)["counts"] == counts
     local, remote = rows(tmp_path / "local.db"), rows(tmp_path / "ray.db")
-    assert sorted(local) == sorted(remote) and len(remote) == 4
+    assert sorted(local) == sorted(remote) and len(remote) == trials
 
     def model_metrics(row: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in row["metrics"].items() if k not in TIMINGS}

@@ -146,3 +146,39 @@ def test_json_is_what_was_drawn(stories: Any) -> None:
     ]
     assert data["head"] == analysis.head.name
     assert np.all(np.diff([s["first"] for s in data["stages"]]) > 0)
+
+
+def test_a_detectors_pyramid_levels_are_drawn_with_the_packages_strides() -> None:
+    """YOLOv8n at 640: its three levels at ultralytics' own ``model.stride`` (8, 16, 32),
+    each on a 640/s grid, marked at the conv that makes the level's map and drawn at
+    that size in the figure."""
+    pytest.importorskip("ultralytics")
+    from stridekit.frontends.resolve import resolve
+
+    resolved = resolve("ultralytics:yolov8n.yaml")
+    assert resolved.module is not None and resolved.input_shape is not None
+    strides = [int(s) for s in resolved.module.stride]  # the package's own: [8, 16, 32]
+    story = draw_network(analyze(resolved.module, resolved.input_shape))
+    assert [m.stride for m in story.outputs] == [(Fraction(s),) * 2 for s in strides]
+    assert [m.grid for m in story.outputs] == [(640 // s,) * 2 for s in strides]
+    for mark in story.outputs:
+        layer = story.layers[mark.index]
+        assert layer.size == mark.grid and layer.jump == mark.stride
+    (drawn,) = _artist(story.to_matplotlib(), "outputs")
+    assert list(drawn.get_ydata()) == [640 // s for s in strides]
+    assert [o["stride"] for o in story.to_dict()["outputs"]] == [[s, s] for s in strides]
+
+
+def test_every_map_a_segmenter_returns_is_drawn() -> None:
+    """FCN with its auxiliary head returns two maps (``out``, ``aux``), each resized back
+    to the input by its own upsampling (stride 1, 64x64): two marks, named by the keys
+    of the returned dict, each at its upsampling."""
+    from torchvision.models.segmentation import fcn_resnet50
+
+    model = fcn_resnet50(weights=None, weights_backbone=None, aux_loss=True, num_classes=5)
+    story = draw_network(analyze(model, (1, 3, 64, 64)))
+    assert [(m.output, m.stride, m.grid) for m in story.outputs] == [
+        (name, (Fraction(1),) * 2, (64, 64)) for name in ("out", "aux")
+    ]
+    assert len({m.index for m in story.outputs}) == 2
+    assert all(story.layers[m.index].op == "upsample" for m in story.outputs)
