@@ -7,7 +7,6 @@ Keras's own to 1e-5."""
 from __future__ import annotations
 
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,7 +69,7 @@ def copy_weights(model: Any, port: nn.Module) -> None:
     assert len(theirs) == len(ours)
     with torch.no_grad():
         for layer, module in zip(theirs, ours, strict=True):
-            weights = [torch.from_numpy(np.asarray(w, dtype=np.float64)) for w in layer.get_weights()]
+            weights = [torch.from_numpy(np.asarray(w, np.float64)) for w in layer.get_weights()]
             if isinstance(module, nn.BatchNorm2d):
                 assert isinstance(layer, keras.layers.BatchNormalization)
                 module.weight.copy_(weights[0])
