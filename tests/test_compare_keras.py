@@ -33,13 +33,15 @@ SIZE = 96  # even: TF's SAME pads (0, 1) at every stride-2 layer
 @pytest.fixture(scope="module")
 def keras_mobilenet(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str]:
     """Keras's MobileNetV2 in float64 with random weights and BN statistics, and its file."""
-    floatx = keras.config.floatx()
-    keras.config.set_floatx("float64")
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx("float64")  # a policy set earlier would override floatx
+    keras.config.set_dtype_policy("float64")
     try:
         keras.utils.set_random_seed(0)
         model = keras.applications.MobileNetV2(weights=None, input_shape=(SIZE, SIZE, 3))
     finally:
         keras.config.set_floatx(floatx)
+        keras.config.set_dtype_policy(policy)
     rng = np.random.default_rng(0)
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -106,6 +108,7 @@ def test_the_matched_port_computes_what_keras_does(keras_mobilenet: tuple[Any, s
     features = keras.Model(model.input, model.get_layer("out_relu").output)
     x = np.random.default_rng(1).uniform(-1, 1, (2, SIZE, SIZE, 3))
     expected = torch.from_numpy(keras.ops.convert_to_numpy(features(x))).permute(0, 3, 1, 2)
+    assert expected.dtype == torch.float64
     ours = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
     with torch.no_grad():
         assert not torch.allclose(port.features(ours), expected, atol=1e-5)  # the port is off
