@@ -58,6 +58,34 @@ def _unread_by_all(node: Node, readers: list[Node]) -> Iterator[tuple[int, int, 
             yield axis, n, real, n - lo - hi
 
 
+def _read_through_a_shift(
+    node: Node, axis: int, unread: list[int], all_readers: dict[str, list[Node]], graph: Graph
+) -> bool:
+    """Whether ``node`` only shifts its input (a pad or a crop: NASNet's factorized
+    reduction pads one side and crops the other, then reads every other pixel) and the
+    input pixels its readers skip are read by the input's other readers (the unshifted
+    path reads the other phase): then nothing is lost, only split between branches.
+    ``unread`` holds the real pixels, counted from the first real one."""
+    if node.op != "pad" or not node.axes or len(node.inputs) != 1:
+        return False
+    shift = node.axes[axis]
+    if not isinstance(shift, Resample) or shift.scale != 1 or shift.start.denominator != 1:
+        return False
+    source = graph.position_source(node.inputs[0])
+    n = graph[source].spatial_shape[axis]
+    lo, _ = node.added_padding(axis)
+    # output pixel i reads input pixel i + start; real pixel r is output pixel r + lo
+    wanted = {r + lo + int(shift.start) for r in unread}
+    others = [r for r in all_readers.get(source, []) if r.name != node.name]
+    windows = _window_readers(others, axis)
+    if windows is None:
+        return bool(others)  # some other reader reads every pixel
+    if not windows:
+        return False
+    unread_there = set.intersection(*(set(w.unread(n).real) for w in windows))
+    return not (wanted & unread_there)
+
+
 class _NearestInputs:
     """The model input sizes nearest the current one at which nothing is dropped, as a
     clause of a fix; the valid sizes of each axis are computed once per doctor run."""
@@ -99,6 +127,8 @@ def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
         if not readers or not node.has_positions:
             continue
         for axis, n, unread, real_size in _unread_by_all(node, readers):
+            if _read_through_a_shift(node, axis, unread, all_readers, analysis.graph):
+                continue
             sides = _sides(unread, real_size)
             reader = readers[0]
             window = reader.axes[axis] if reader.axes else None
@@ -144,8 +174,11 @@ def gaps(analysis: Analysis) -> Iterator[Finding]:
             if not window.has_gaps:
                 continue
             siblings = [r for r in readers if r is not node]
-            covered = bool(siblings) and not any(
-                a == axis for a, _, _, _ in _unread_by_all(source, readers)
+            skipped = [u for a, _, u, _ in _unread_by_all(source, readers) if a == axis]
+            # read by a sibling, or (through a shift) by a reader of the shifted tensor
+            covered = (bool(siblings) or bool(skipped)) and all(
+                _read_through_a_shift(source, axis, unread, all_readers, graph)
+                for unread in skipped
             )
             yield Finding(
                 "gaps",

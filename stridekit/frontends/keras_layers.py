@@ -27,7 +27,7 @@ from stridekit.errors import ModelError
 from stridekit.frontends import keras_windows as windowed
 from stridekit.frontends.keras_call import LayerCall, Translated, positive
 from stridekit.lowering import mixing, pointwise, unknown, views
-from stridekit.lowering.core import translation_table
+from stridekit.lowering.core import broadcast_shape, translation_table
 
 Shape = tuple[int, ...]
 
@@ -36,15 +36,10 @@ Shape = tuple[int, ...]
 
 
 def _broadcast(shapes: list[Shape]) -> Shape:
-    rank = max(len(s) for s in shapes)
-    padded = [(1,) * (rank - len(s)) + s for s in shapes]
-    out = []
-    for sizes in zip(*padded, strict=True):
-        wide = {n for n in sizes if n != 1}
-        if len(wide) > 1:
-            raise ModelError(f"shapes {', '.join(map(str, shapes))} do not broadcast")
-        out.append(wide.pop() if wide else 1)
-    return tuple(out)
+    out = broadcast_shape(shapes)
+    if out is None:
+        raise ModelError(f"shapes {', '.join(map(str, shapes))} do not broadcast")
+    return out
 
 
 def _merge(merge: str) -> Callable[[LayerCall], Translated]:

@@ -23,6 +23,7 @@ import onnx
 from onnx import helper
 
 from stridekit.errors import ModelError
+from stridekit.frontends.op_inputs import OpInputs
 from stridekit.geometry import Window
 from stridekit.geometry.layout import Layout, permute, resize
 from stridekit.lowering import (
@@ -42,7 +43,7 @@ Shape = tuple[int, ...]
 
 
 @dataclass
-class OpContext:
+class OpContext(OpInputs):
     """What a translation may look at: one node and the facts about its inputs and outputs."""
 
     node: onnx.NodeProto
@@ -95,24 +96,6 @@ class OpContext:
         if shape is None:  # guarded by the frontend: activation shapes are always known
             raise ModelError(f"{self.node.op_type} {self.node.name!r}: input shape unknown")
         return shape
-
-    def meta(self, position: int | None = None) -> Meta:
-        """An input (default: the first activation) as the canonical ops see it."""
-        position = self.first if position is None else position
-        return Meta(self.shape(position), self.layouts[position], self.spatial)
-
-    @property
-    def inputs(self) -> list[Meta]:
-        """Every activation input."""
-        return [self.meta(p) for p, active in enumerate(self.active) if active]
-
-    @property
-    def first(self) -> int:
-        return self.active.index(True)
-
-    @property
-    def x(self) -> Meta:
-        return self.meta()
 
     @property
     def out(self) -> Shape:

@@ -46,6 +46,7 @@ from stridekit.errors import ModelError, SpecError, StrideError
 from stridekit.frontends.spec_schema import Layer, Spec, explain, where
 from stridekit.graph import Graph, Node
 from stridekit.lowering import Lowered, Meta, mixing, moves, pointwise, views, windows
+from stridekit.lowering.core import broadcast_shape
 
 Shape = tuple[int, ...]
 
@@ -332,13 +333,8 @@ POOL_KINDS = ("max_pool", "avg_pool")
 
 
 def _broadcast(shapes: list[Shape], merge: str) -> Shape:
-    rank = max(len(s) for s in shapes)
-    padded = [(1,) * (rank - len(s)) + s for s in shapes]
-    out = []
-    for sizes in zip(*padded, strict=True):
-        wide = {n for n in sizes if n != 1}
-        if len(wide) > 1:
-            listed = ", ".join(str(s) for s in shapes)
-            raise SpecError(f"{merge} needs shapes that match or broadcast, got {listed}")
-        out.append(wide.pop() if wide else 1)
-    return tuple(out)
+    out = broadcast_shape(shapes)
+    if out is None:
+        listed = ", ".join(str(s) for s in shapes)
+        raise SpecError(f"{merge} needs shapes that match or broadcast, got {listed}")
+    return out

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from stridekit.errors import ModelError
+from stridekit.frontends.op_inputs import OpInputs
 from stridekit.frontends.tflite_model import OperatorInfo
 from stridekit.geometry.layout import Layout
 from stridekit.lowering import Lowered, Meta
@@ -49,7 +50,7 @@ class Translated:
 
 
 @dataclass
-class OpContext:
+class OpContext(OpInputs):
     """What a translation may look at: one operator and the facts about its tensors."""
 
     op: OperatorInfo
@@ -69,10 +70,6 @@ class OpContext:
             raise ModelError(f"input {position} is missing")
         return shape
 
-    def meta(self, position: int | None = None) -> Meta:
-        position = self.first if position is None else position
-        return Meta(self.shape(position), self.layouts[position], self.spatial)
-
     def channels_first(self, position: int | None = None) -> Meta:
         x = self.meta(position)
         order = channels_first(x.rank)
@@ -83,18 +80,6 @@ class OpContext:
         if position >= len(self.values) or self.values[position] is None:
             return None
         return [int(v) for v in np.asarray(self.values[position]).ravel()]
-
-    @property
-    def first(self) -> int:
-        return self.active.index(True)
-
-    @property
-    def x(self) -> Meta:
-        return self.meta()
-
-    @property
-    def inputs(self) -> list[Meta]:
-        return [self.meta(p) for p, a in enumerate(self.active) if a]
 
     def recorded_shapes(self, reason: str) -> tuple[Shape, ...]:
         """The file's output shapes, when they hold at this input size."""

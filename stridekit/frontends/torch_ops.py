@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stridekit.frontends.torch_writes import ViewPlacement, placed_write
 from stridekit.geometry.layout import Layout
 from stridekit.lowering import Lowered, Meta, mixing, moves, pointwise, unknown, views, windows
 from stridekit.lowering.core import dims_of, per_axis, translation_table
@@ -37,6 +38,7 @@ class TensorInfo:
     layout: Layout | None  # None: spatial axes unknown (or not an activation)
     activation: bool = True  # derived from the model input (else a weight or constant)
     base_shape: tuple[int, ...] | None = None  # the viewed tensor, for writes into views
+    placement: ViewPlacement | None = None  # where a written view sits in that tensor
 
 
 @dataclass(frozen=True)
@@ -187,12 +189,17 @@ def _pointwise(call: OpCall) -> Lowered:
 
 
 def _copy(call: OpCall) -> Lowered:
-    """``dst.copy_(src)``: a write into part of a larger tensor is a concat along the
+    """``dst.copy_(src)``: a write into a box of a larger tensor is the pad that places
+    it there (`placed_write`: torchvision's batched images); else a concat along the
     written dims when they hold no positions, and unknown geometry when they do."""
     dst, src = call.tensor("self"), call.tensor("src")
     base = dst.base_shape or dst.shape
     if base == dst.shape:
         return pointwise.elementwise([call.meta(src)], call.out)
+    if dst.placement is not None and src.layout is not None and src.shape == dst.shape:
+        placed = placed_write(call.meta(src), base, dst.placement, onto=dst.activation)
+        if placed is not None:
+            return placed
     written = [d for d, (a, b) in enumerate(zip(base, dst.shape, strict=False)) if a != b]
     if len(base) != len(dst.shape) or src.layout is None or len(src.layout) != len(base):
         return unknown_geometry("copy into a view of another shape")

@@ -24,6 +24,7 @@ from torch.utils.module_tracker import ModuleTracker
 from torch.utils.weak import WeakTensorKeyDictionary
 
 from stridekit.frontends.torch_ops import TRANSLATIONS, OpCall, TensorInfo, translate
+from stridekit.frontends.torch_writes import view_placement
 from stridekit.geometry.layout import Layout, resize
 from stridekit.graph import MERGE_OPS
 from stridekit.lowering import Lowered
@@ -220,7 +221,9 @@ class Tracer:
         self.charged |= fresh
         return sum(self.costs[r][0] for r in fresh), sum(self.costs[r][1] for r in fresh)
 
-    def _info(self, value: object, found: dict[int, Source | None]) -> object:
+    def _info(
+        self, value: object, found: dict[int, Source | None], written: bool = False
+    ) -> object:
         if isinstance(value, torch.Tensor):
             source = found[id(value)]
             base = value._base
@@ -229,6 +232,7 @@ class Tracer:
                 source[1] if source else None,
                 source is not None,
                 tuple(base.shape) if base is not None else None,
+                view_placement(value, base) if written and base is not None else None,
             )
         if isinstance(value, list | tuple) and any(isinstance(v, torch.Tensor) for v in value):
             return [self._info(v, found) for v in value]
@@ -238,7 +242,8 @@ class Tracer:
               found: dict[int, Source | None]) -> OpCall:  # fmt: skip
         info = _op_info(func)
         bound = {
-            name: self._info(value, found) for name, value in zip(info.names, args, strict=False)
+            name: self._info(value, found, i in info.written)
+            for i, (name, value) in enumerate(zip(info.names, args, strict=False))
         }
         bound.update({name: self._info(value, found) for name, value in kwargs.items()})
         return OpCall(info.target, bound, shapes, self.spatial, info.pointwise)
@@ -271,13 +276,18 @@ class Tracer:
         params, constant_flops = self._charge(constants)
         path = self._innermost()
         first = outputs[0] if outputs else None
+        written = [t for i in info.written if i < len(args) for t in _tensors(args[i])]
+        written += _tensors(kwargs.get("out"))
+        shape = shapes[0] if shapes else ()
+        if geometry.shape is not None and any(t._base is not None for t in written):
+            shape = geometry.shape  # a write into a view: the node is the whole tensor
         self.records.append(
             Record(
                 target=str(func),
                 geometry=geometry,
                 inputs=tuple(inputs),
                 input_shapes=tuple(inputs.values()),
-                output_shape=shapes[0] if shapes else (),
+                output_shape=shape,
                 module=path,
                 call=max(self.calls.get(path, 0), 0),
                 leaf=self.leaves.get(path, False),
@@ -288,8 +298,6 @@ class Tracer:
             )
         )
         index = len(self.records) - 1
-        written = [t for i in info.written if i < len(args) for t in _tensors(args[i])]
-        written += _tensors(kwargs.get("out"))
         for tensor in (*outputs, *written):
             layout = geometry.layout
             if layout is not None and len(layout) != tensor.dim():

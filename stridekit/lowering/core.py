@@ -241,3 +241,21 @@ def _inside_windows(
         )
         for dim in layout
     )
+
+
+def broadcast_shape(shapes: Sequence[Shape]) -> Shape | None:
+    """The shape numpy's broadcasting gives ``shapes`` (aligned at their last dims), or
+    None when two of them differ on a dim where neither is 1.
+
+    >>> broadcast_shape([(1, 8, 4, 4), (8, 1, 1)]), broadcast_shape([(2, 3), (4, 3)])
+    ((1, 8, 4, 4), None)
+    """
+    rank = max(len(s) for s in shapes)
+    padded = [(1,) * (rank - len(s)) + tuple(s) for s in shapes]
+    out = []
+    for sizes in zip(*padded, strict=True):
+        wide = {n for n in sizes if n != 1}
+        if len(wide) > 1:
+            return None
+        out.append(wide.pop() if wide else 1)
+    return tuple(out)

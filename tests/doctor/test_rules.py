@@ -386,3 +386,34 @@ def test_nearest_upsampling_in_a_top_down_path_is_info_with_its_cause() -> None:
     p2 = found["p2"]
     assert p2.severity is Severity.info and p2.data["upsampling"] == "p4.up"
     assert p2.data["grid_offset"] == [str(Fraction(3, 2))] * 2 and p2.data["offset"] == ["6"] * 2
+
+
+def _factorized_reduction(with_even_path: bool) -> Builder:
+    """NASNet's factorized reduction on a 16-pixel map: path 1 reads the even pixels (a
+    1x1 average pool, stride 2), path 2 crops one pixel at the start and pads one at the
+    end (``Resample.pad(-1, 1)``: output i reads input i + 1), then reads the even pixels
+    of that, the input's odd ones; the two halves are concatenated."""
+    b = Builder(16)
+    shift = (Resample.pad(-1, 1),) * 2
+    b.graph.add(Node("path2.pad", "pad", ("input",), ((1, 3, 16, 16),), (1, 3, 16, 16), shift))
+    odd = b.window("path2.pool", "avg_pool", "path2.pad", Window(1, 2), channels=3)
+    if not with_even_path:
+        b.head(odd)
+        return b
+    even = b.window("path1.pool", "avg_pool", "input", Window(1, 2), channels=3)
+    b.head(b.merge("cat", "concat", even, odd))
+    return b
+
+
+def test_a_shifted_path_reads_what_the_other_skips() -> None:
+    """Pixels 0, 2, …, 14 of the input through path 1 and 1, 3, …, 15 through path 2: none
+    is dropped, and each path's gaps are read by the other (info). Without path 1, the
+    even pixels are lost: dropped (the ones of the shifted copy its pool skips) and the
+    gaps are a warning."""
+    both = _factorized_reduction(with_even_path=True)
+    assert findings(both, "dropped-pixels") == []
+    assert {f.severity for f in findings(both, "gaps")} == {Severity.info}
+    alone = _factorized_reduction(with_even_path=False)
+    dropped = findings(alone, "dropped-pixels")
+    assert [f.data["tensor"] for f in dropped] == ["path2.pad"]
+    assert {f.severity for f in findings(alone, "gaps")} == {Severity.warning}

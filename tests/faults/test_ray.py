@@ -29,12 +29,14 @@ from tests.experiments.ray_fakes import FaultyTrial, starts
 pytestmark = pytest.mark.xdist_group("ray-faults")
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP = """
-import sys
+import sys, time
+import ray  # imports first: on a loaded machine they take longer than the bound itself
 from stridekit.experiments.ray_runner import RayOptions
 from stridekit.experiments.sweep import run_sweep
 from tests.experiments import fakes
 
 address = sys.argv[2] if len(sys.argv) > 2 else None
+print(f"sweep starts at {time.monotonic()}", file=sys.stderr, flush=True)
 summary = run_sweep(sys.argv[1], backend="ray", ray=RayOptions(address=address),
                     trial_function=fakes.scored, show_progress=False)
 print(summary.counts["done"])
@@ -69,10 +71,11 @@ def ray_folder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def sweep(folder: Path, *address: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The sweep's process, and the seconds from its call of ``run_sweep`` to its end (the
+    system's monotonic clock is one for every process)."""
     spec = folder / "spec.yaml"
     spec.write_text(textwrap.dedent(SPEC))
     environment = {**os.environ, **ray_cluster.LOOPBACK_ENVIRONMENT, "PYTHONPATH": str(ROOT)}
-    start = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-c", SWEEP, str(spec), *address],
         env=environment,
@@ -80,7 +83,10 @@ def sweep(folder: Path, *address: str) -> tuple[subprocess.CompletedProcess[str]
         text=True,
         timeout=240,
     )
-    return done, time.monotonic() - start
+    end = time.monotonic()
+    starts = [line for line in done.stderr.splitlines() if line.startswith("sweep starts at ")]
+    assert starts, done.stderr
+    return done, end - float(starts[0].rsplit(" ", 1)[1])
 
 
 def test_no_address_and_a_dead_pointer_runs_on_a_ray_the_sweep_starts(ray_folder: Path) -> None:
@@ -94,7 +100,7 @@ def test_no_address_and_a_dead_pointer_runs_on_a_ray_the_sweep_starts(ray_folder
 
 def test_address_auto_and_a_dead_pointer_is_one_line_in_seconds(ray_folder: Path) -> None:
     done, seconds = sweep(ray_folder, "auto")
-    assert done.returncode != 0 and seconds < 60
+    assert done.returncode != 0 and seconds < 30  # the issue's bound on reaching a cluster
     assert "--address auto: the last cluster started here" in done.stderr
     assert "does not answer (Connection refused)" in done.stderr
 

@@ -182,3 +182,52 @@ def test_every_frontend_agrees_on_the_example_specs(spec: Path, tmp_path: Path) 
             if answers["spec"][k] != answers[frontend][k]
         }
         assert disagreements == {}, frontend
+
+
+def _outputs(graph: Graph) -> list[dict[str, Any]]:
+    """Every output with its levels, as `Analysis.outputs` gives them, less the names
+    (an exporter names tensors its own way)."""
+    from stridekit.analysis import analyze_graph
+
+    unnamed = {"name": "", "node": ""}
+    return [
+        record.to_dict()
+        | unnamed
+        | {"levels": [lv.to_dict() | {"source": ""} for lv in record.levels]}
+        for record in analyze_graph(graph).outputs
+    ]
+
+
+def _multi_output_model(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
+    if name == "yolov8n":
+        ultralytics = pytest.importorskip("ultralytics")
+        model = ultralytics.YOLO("yolov8n.yaml", verbose=False).model
+        shape = (1, 3, 128, 128)
+    else:  # a segmentation model with its aux head: two outputs
+        options = {"weights_backbone": None, "aux_loss": True}
+        model = torchvision.models.get_model(name, weights=None, **options)
+        shape = (1, 3, 64, 64)
+    torch.manual_seed(0)
+    with torch.no_grad():  # no two parameters equal (exporters share equal initializers)
+        for parameter in model.parameters():
+            parameter.uniform_(0.5, 1.5)
+    return model.eval(), shape
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "yolov8n",
+        "deeplabv3_mobilenet_v3_large",
+        pytest.param("fcn_resnet50", marks=pytest.mark.soak),  # ~20 s: a ResNet-50 export
+    ],
+)
+def test_torch_and_onnx_agree_on_outputs_and_levels(name: str, tmp_path: Path) -> None:
+    """YOLOv8n's three outputs of rows (three levels each) and three feature maps; a
+    segmentation model's ``out`` and ``aux``: the same records through both frontends."""
+    model, shape = _multi_output_model(name)
+    from_torch = _outputs(trace_torch(model, shape))  # before the export runs it on CPU
+    from_onnx = _outputs(load_onnx(export_onnx(model, shape, tmp_path / f"{name}.onnx")))
+    assert from_onnx == from_torch
+    levels = [len(output["levels"]) for output in from_torch]
+    assert levels == ([3, 3, 3, 0, 0, 0] if name == "yolov8n" else [0, 0])

@@ -172,6 +172,43 @@ def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) ->
     assert row.nth(2).inner_text() == "1x8x16x16"  # floor((32 + 2 - 3)/2) + 1 = 16
 
 
+def two_output_onnx() -> bytes:
+    """A map at stride 2 and, from it, one at stride 4: two outputs (``fine``, ``coarse``)."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("fine", "coarse")]
+    w1 = helper.make_tensor("w1", TensorProto.FLOAT, [8, 3, 3, 3], [0.0] * 216)
+    w2 = helper.make_tensor("w2", TensorProto.FLOAT, [8, 8, 3, 3], [0.0] * 576)
+    window = {"strides": [2, 2], "pads": [1, 1, 1, 1], "kernel_shape": [3, 3]}
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["fine"], **window),
+        helper.make_node("Conv", ["fine", "w2"], ["coarse"], **window),
+    ]
+    graph = helper.make_graph(nodes, "two", [x], outs, [w1, w2])
+    return helper.make_model(graph).SerializeToString()
+
+
+def test_the_model_tab_shows_every_output(page: Any, tmp_path: Path) -> None:
+    """A model that returns two maps: the outputs table lists both, with the strides and
+    fields the CLI's outputs section gives (2 and 4; fields 3 and 3 + 2·2 = 7)."""
+    path = tmp_path / "two.onnx"
+    path.write_bytes(two_output_onnx())
+    open_page(page, "/#model")
+    page.check("#model-form input[value=onnx]")
+    page.set_input_files("#model-form input[name=onnx]", str(path))
+    page.click("#model-run")
+    wait_for_table(page)
+    rows = page.locator("#outputs-table tbody tr")
+    shown = [
+        [rows.nth(i).locator("td").nth(k).inner_text() for k in range(5)]
+        for i in range(rows.count())
+    ]
+    expected = [cells for o in analyze(str(path)).outputs for cells in o.cells()]
+    assert shown == expected
+    assert [row[2:4] for row in shown] == [["2", "3"], ["4", "7"]]
+
+
 def test_the_experiments_tab_shows_a_store(page: Any) -> None:
     open_page(page, "/#experiments")
     page.wait_for_selector("#configs-table")

@@ -71,6 +71,53 @@ function layerRows(analysis) {
     ]);
 }
 
+// Every returned tensor with its stride and field, one row per pyramid level under it (as
+// the CLI's outputs section), when one output's totals do not say it all.
+function strideText(stride, resized) {
+  if (stride === null) return "-";
+  return resized === null ? axesText(stride) : `${axesText(stride)} (${axesText(resized)} resized)`;
+}
+
+function fieldText(rf, local) {
+  if (rf !== null) return axesText(rf);
+  return local ? `global (windows ${axesText(local)})` : "global";
+}
+
+function outputRows(outputs) {
+  const rows = [];
+  for (const o of outputs) {
+    const rf = o.stride === null ? "-" : fieldText(o.receptive_field, o.local_receptive_field);
+    rows.push([o.name, o.shape.join("x"), strideText(o.stride, o.stride_resized), rf, o.node]);
+    for (const l of o.levels) {
+      const span = l.rows === null ? "chosen" : `${l.rows[0]}:${l.rows[1]}`;
+      const anchors = l.per_position > 1 ? ` ×${l.per_position}` : "";
+      rows.push([
+        `  level ${l.grid.join("x")}${anchors}`,
+        `rows ${span}`,
+        strideText(l.stride, l.stride_resized),
+        fieldText(l.receptive_field, l.local_receptive_field),
+        l.source,
+      ]);
+    }
+  }
+  return rows;
+}
+
+function showOutputs(outputs) {
+  const holder = document.getElementById("model-outputs");
+  const resize = outputs.find((o) => o.resize !== null);
+  if (outputs.length < 2 && !outputs.some((o) => o.levels.length) && !resize) {
+    holder.replaceChildren();
+    return;
+  }
+  const columns = ["output", "shape", "stride", "RF", "node"];
+  holder.replaceChildren(
+    el("h2", { text: "Outputs" }),
+    table(columns, outputRows(outputs), { id: "outputs-table" }),
+    ...(resize ? [el("p", { class: "note", text: `the model resizes its input ${resize.resize.from.join("x")} → ${resize.resize.to.join("x")} at ${resize.resize.node}: strides in input pixels are fractional; (… resized) gives them in resized pixels` })] : []),
+  );
+}
+
 function showAnalysis(analysis) {
   const t = analysis.totals;
   const rf = t.receptive_field === null ? `global (sliding windows alone: ${axesText(t.local_receptive_field)})` : axesText(t.receptive_field);
@@ -81,6 +128,7 @@ function showAnalysis(analysis) {
   );
   const columns = ["layer", "op", "output", "stride", "jump", "RF", "FLOPs", "params"];
   document.getElementById("model-table").replaceChildren(table(columns, layerRows(analysis), { id: "layers-table" }));
+  showOutputs(analysis.outputs);
 }
 
 function showSizes(sizes) {
