@@ -8,6 +8,7 @@
 """
 
 from stridekit.analysis import Analysis, analyze
+from stridekit.compare import Comparison, compare
 from stridekit.doctor import doctor
 from stridekit.errors import StrideError
 from stridekit.geometry import Field, Window, output_size, same_padding
@@ -16,11 +17,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Analysis",
+    "Comparison",
     "Field",
     "StrideError",
     "Window",
     "__version__",
     "analyze",
+    "compare",
     "doctor",
     "output_size",
     "same_padding",

@@ -17,6 +17,7 @@ from rich.table import Table
 
 import stridekit
 from stridekit.analysis import Analysis, AnalysisView, analyze
+from stridekit.compare import Comparison, compare
 from stridekit.design import Adaptation, Adaptations, ModelSizes, adapt_images, adapt_size
 from stridekit.design.plan import Constraints, Layer, Plan, plan
 from stridekit.design.plan_report import PlanReport, plan_report
@@ -56,6 +57,7 @@ from stridekit.viz import (
 )
 from stridekit.web.window_picture import WindowPicture, window_picture
 from tests.experiments.fakes import example_store
+from tests.ports import Naive, Reference
 
 PACKAGE = Path(stridekit.__file__).parent
 STEM = "stridekit/examples/specs/resnet_stem.yaml"  # a spec: analysed without torch tracing
@@ -102,6 +104,7 @@ EXAMPLES: dict[type[Result], Callable[[], Result]] = {
     NetworkStory: lambda: draw_network(STEM),
     Saved: lambda: Saved(animate_conv(5, 3), Path("conv.gif")),
     ExampleList: list_examples,
+    Comparison: lambda: compare(Naive(), Reference(), (1, 3, 32, 32)),
     ObjectCoverage: lambda: object_coverage(
         parse_objects("4:64"),
         [pyramid_level(f"p{k}", (2**k,) * 2, (640 >> k,) * 2, (900,) * 2) for k in (3, 4, 5)],

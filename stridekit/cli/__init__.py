@@ -3,6 +3,7 @@
 from stridekit.cli import (
     adapt,
     analyze,
+    compare,
     doctor,
     examples,
     plan,
@@ -21,6 +22,7 @@ __all__ = [
     "adapt",
     "analyze",
     "app",
+    "compare",
     "doctor",
     "examples",
     "main",

@@ -8,7 +8,7 @@ so they are off).
 
 >>> app = create_app()
 >>> sorted(app.openapi()["paths"])[:5]
-['/api/analyze', '/api/doctor', '/api/health', '/api/models', '/api/network']
+['/api/analyze', '/api/compare', '/api/doctor', '/api/health', '/api/models']
 """
 
 from __future__ import annotations

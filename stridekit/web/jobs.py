@@ -143,6 +143,25 @@ def network_job(params: Params, blob: bytes) -> str:
     return json.dumps(story.to_dict() | {"summary": story.summary(), "svg": story.inline_svg()})
 
 
+@job("compare")
+def compare_job(params: Params, blob: bytes) -> str:
+    """``stridekit compare A B --input ...``: ``blob`` holds A's upload then B's (A's
+    is ``params["split"]`` bytes)."""
+    from stridekit.compare import compare_analyses, input_error
+    from stridekit.errors import StrideError
+
+    split, shape = params.get("split", 0), _shape(params)
+    first = model_analysis({"source": params["a"], "input_shape": shape}, blob[:split])
+    second_shape = shape or first.input_shape
+    try:
+        second = model_analysis(
+            {"source": params["b"], "input_shape": list(second_shape)}, blob[split:]
+        )
+    except StrideError as error:
+        raise input_error("B", tuple(second_shape), shape is not None, error) from None
+    return compare_analyses(first, second).to_json(indent=None)
+
+
 @job("plan")
 def plan_job(params: Params, blob: bytes) -> str:
     """``stridekit plan --template FAMILY ...`` (families only: no template file)."""

@@ -141,6 +141,31 @@ class SizesRequest(ModelRequest):
         return params | {"range": list(self.span(limits))}, blob
 
 
+class CompareRequest(BaseModel):
+    """``stridekit compare A B``: model ``a`` (the one to change) against ``b`` (the
+    reference) at one input (default: the size ``a`` declares)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: ModelSource
+    b: ModelSource
+    input: str | None = Field(None, max_length=64, examples=["1x3x224x224"])
+
+    def job_params(self, limits: Limits, uploads: Uploads | None) -> tuple[Params, bytes]:
+        source_a, blob_a = self.a.job_source(limits, uploads)
+        source_b, blob_b = self.b.job_source(limits, uploads)
+        shape = parse_input_shape(self.input)
+        if shape is not None:
+            shape = limits.check_model_shape(shape)
+        params = {
+            "a": source_a,
+            "b": source_b,
+            "input_shape": list(shape) if shape else None,
+            "split": len(blob_a),
+        }
+        return params, blob_a + blob_b
+
+
 Padding = Literal["same", "valid"]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from stridekit.analysis import analyze
+from stridekit.compare import compare
 from stridekit.doctor import doctor
 from stridekit.geometry import describe_op, make_window
 from stridekit.viz import network_story
@@ -238,3 +239,21 @@ def test_the_page_loads_nothing_from_elsewhere(page: Any, server: str, tab: str)
     open_page(page, f"/#{tab}")
     page.wait_for_timeout(300)
     assert requested and all(url.startswith(server) or url.startswith("data:") for url in requested)
+
+
+def test_the_model_tab_compares_with_a_reference(page: Any) -> None:
+    open_page(page, "/#model")
+    page.fill("#model-form input[name=name]", "torchvision:resnet18")
+    page.fill("#model-form input[name=input]", "1x3x64x64")
+    page.fill("#compare-form input[name=reference]", "torchvision:resnet34")
+    page.click("#compare-run")
+    page.wait_for_selector("#compare-pairs")
+    expected = compare("torchvision:resnet18", "torchvision:resnet34", (1, 3, 64, 64))
+    rows = page.locator("#compare-pairs tbody tr")
+    assert rows.count() == len(expected.pairs)
+    first = expected.first_divergence
+    assert first is not None
+    summary = page.inner_text("#compare-summary")
+    assert f"first divergence: {first.message}" in summary
+    assert page.inner_text("#compare-status") == "the models differ"
+    assert page.locator("#compare-error").is_hidden()

@@ -1,6 +1,6 @@
 """The model tab: upload an ONNX, Keras or TFLite file, then ``/api/analyze``,
-``/api/doctor``, ``/api/sizes``, ``/api/network`` on a model, and ``/api/plan``; every one
-runs in the worker pool."""
+``/api/doctor``, ``/api/sizes``, ``/api/network`` on a model, ``/api/compare`` on two, and
+``/api/plan``; every one runs in the worker pool."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from stridekit.web.model_requests import (
     AnalyzeRequest,
+    CompareRequest,
     DoctorRequest,
     ModelRequest,
     PlanRequest,
@@ -60,6 +61,14 @@ async def network(request: ModelRequest, state: Explorer = Depends(explorer)) ->
     the receptive field; its data, a summary, and the SVG."""
     params, blob = request.job_params(state.limits, state.uploads)
     return json_text(await state.pool.run("network", params, blob))
+
+
+@router.post("/compare", response_class=Response)
+async def compare(request: CompareRequest, state: Explorer = Depends(explorer)) -> Response:
+    """Two models side by side (``stridekit compare``): their spatial layers aligned, what
+    differs per layer, the first divergence with its fix, the offset at the output."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run("compare", params, blob))
 
 
 @router.post("/plan", response_class=Response)

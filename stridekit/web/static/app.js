@@ -1,6 +1,7 @@
 // The explorer's page: three tabs, the state of each in the URL's hash.
 
 import { get } from "./api.js";
+import { initCompare } from "./compare.js";
 import { loadStores, initExperiments } from "./experiments.js";
 import { initLayer, layerState, restoreLayer } from "./layer.js";
 import { initModel, loadNames, restoreModel } from "./model.js";
@@ -34,6 +35,7 @@ async function boot() {
   fromHash();
   initLayer();
   initModel();
+  initCompare();
   initExperiments();
   for (const name of TABS) {
     document.getElementById(`tab-${name}`).addEventListener("click", () => {

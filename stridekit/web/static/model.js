@@ -1,6 +1,7 @@
 // The model tab: a registry model, a pasted spec or an uploaded model file (ONNX, Keras,
 // TFLite) at an input shape; its layer table (/api/analyze), findings (/api/doctor), valid
-// input sizes (/api/sizes) and network diagram (/api/network).
+// input sizes (/api/sizes) and network diagram (/api/network); compare.js compares it with
+// another.
 
 import { get, isAbort, latest, post, upload } from "./api.js";
 import { axesText, el, findingList, human, setError, table } from "./dom.js";
@@ -34,7 +35,8 @@ export async function loadNames() {
   }
 }
 
-async function source() {
+// The model the form describes, as /api requests take it (an ONNX file uploaded once).
+export async function source() {
   const f = form().elements;
   const kind = f.source.value;
   if (kind === "spec") return { spec: f.spec.value };
