@@ -41,7 +41,7 @@ async function reference(f) {
   if (!uploaded || uploaded.file !== file) {
     uploaded = { file, id: (await upload("/api/upload", file)).id };
   }
-  return { onnx: uploaded.id };
+  return { file: uploaded.id };
 }
 
 async function compare(event) {
