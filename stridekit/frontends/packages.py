@@ -67,7 +67,9 @@ def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, 
 @contextlib.contextmanager
 def _settings_kept() -> Iterator[None]:
     """Put back what importing ultralytics changes for the whole process: numpy's and
-    torch's print options and a few environment variables (the user's, not ours to set).
+    torch's print options, a few environment variables (the user's, not ours to set), and
+    the functions it patches, ``torch.save`` and ``PIL.Image.open`` (whose patch tries to
+    pip-install a HEIF plugin when a file is not an image).
 
     >>> import numpy as np
     >>> with _settings_kept():
@@ -85,9 +87,16 @@ def _settings_kept() -> Iterator[None]:
         for name in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
     }
     environment = dict(os.environ)
+    patched: list[tuple[object, str, object]] = [(torch, "save", torch.save)]
+    with contextlib.suppress(ImportError):
+        from PIL import Image
+
+        patched.append((Image, "open", Image.open))
     try:
         yield
     finally:
+        for owner, name, original in patched:
+            setattr(owner, name, original)
         np.set_printoptions(**numpy_options)
         torch.set_printoptions(**torch_options)
         for name in set(os.environ) - set(environment):

@@ -47,11 +47,14 @@ def _built(model: torch.nn.Module, analysis: Analysis, shape: tuple[int, ...]) -
 def _ultralytics(name: str, shape: tuple[int, ...]) -> Built:
     if importlib.util.find_spec("ultralytics") is None:  # found, not imported: see below
         pytest.skip("ultralytics is not installed")
-    printing = np.get_printoptions()
+    from PIL import Image
+
+    printing, save, image_open = np.get_printoptions(), torch.save, Image.open
     analysis = analyze(f"ultralytics:{name}", shape)
-    # importing ultralytics sets numpy's print options for the whole process; stridekit's
-    # reference puts the user's back
+    # importing ultralytics sets numpy's print options and patches torch.save and
+    # PIL.Image.open for the whole process; stridekit's reference puts the user's back
     assert np.get_printoptions() == printing
+    assert torch.save is save and Image.open is image_open
     from ultralytics import YOLO
 
     return _built(YOLO(name, verbose=False).model, analysis, shape)
