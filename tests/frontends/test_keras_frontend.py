@@ -19,8 +19,8 @@ other strides). Keras's ResNet50 is the original v1, whose stride-2 sits in the 
 
 The first stride-2 layers of MobileNetV2 and EfficientNetB0 pad asymmetrically in Keras
 (``ZeroPadding2D(((0, 1), (0, 1)))``, TF's SAME) and symmetrically in torchvision: the
-fields have the same size but start half a pixel apart, which this test leaves to the
-``compare`` tests.
+fields have the same size but start one input pixel apart (padding 0 before the first
+row instead of 1), which this test leaves to the ``compare`` tests.
 """
 
 from __future__ import annotations
