@@ -72,10 +72,11 @@ def _settings_kept() -> Iterator[None]:
     pip-install a HEIF plugin when a file is not an image).
 
     >>> import numpy as np
+    >>> before = np.get_printoptions()["linewidth"]
     >>> with _settings_kept():
-    ...     np.set_printoptions(linewidth=320)
-    >>> np.get_printoptions()["linewidth"]
-    75
+    ...     np.set_printoptions(linewidth=before + 245)
+    >>> np.get_printoptions()["linewidth"] == before
+    True
     """
     import numpy as np
     import torch

@@ -22,9 +22,12 @@ def yolo() -> tuple[Analysis, list[int]]:
     if importlib.util.find_spec("ultralytics") is None:
         pytest.skip("ultralytics is not installed")
     analysis = analyze("ultralytics:yolov8n.yaml", (1, 3, 640, 640))
-    from ultralytics import YOLO
+    from stridekit.frontends.packages import _settings_kept
 
-    strides = [int(s) for s in YOLO("yolov8n.yaml", verbose=False).model.stride]
+    with _settings_kept():  # ultralytics' print options stay out of the other tests
+        from ultralytics import YOLO
+
+        strides = [int(s) for s in YOLO("yolov8n.yaml", verbose=False).model.stride]
     return analysis, strides
 
 

@@ -200,8 +200,11 @@ def _outputs(graph: Graph) -> list[dict[str, Any]]:
 
 def _multi_output_model(name: str) -> tuple[torch.nn.Module, tuple[int, ...]]:
     if name == "yolov8n":
-        ultralytics = pytest.importorskip("ultralytics")
-        model = ultralytics.YOLO("yolov8n.yaml", verbose=False).model
+        from stridekit.frontends.packages import _settings_kept
+
+        with _settings_kept():  # ultralytics' print options stay out of the other tests
+            ultralytics = pytest.importorskip("ultralytics")
+            model = ultralytics.YOLO("yolov8n.yaml", verbose=False).model
         shape = (1, 3, 128, 128)
     else:  # a segmentation model with its aux head: two outputs
         options = {"weights_backbone": None, "aux_loss": True}

@@ -55,9 +55,13 @@ def _ultralytics(name: str, shape: tuple[int, ...]) -> Built:
     # PIL.Image.open for the whole process; stridekit's reference puts the user's back
     assert np.get_printoptions() == printing
     assert torch.save is save and Image.open is image_open
-    from ultralytics import YOLO
+    from stridekit.frontends.packages import _settings_kept
 
-    return _built(YOLO(name, verbose=False).model, analysis, shape)
+    with _settings_kept():  # ultralytics' print options stay out of the other tests
+        from ultralytics import YOLO
+
+        model = YOLO(name, verbose=False).model
+    return _built(model, analysis, shape)
 
 
 @pytest.fixture(scope="module")
