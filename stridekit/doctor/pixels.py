@@ -251,8 +251,8 @@ def _inside_windows(graph: Graph, consumers: dict[str, list[Node]], live: set[st
     for node in graph.nodes:
         if node.op == "unfold" and node.name in live and node.name not in inside:
             inside.add(node.name)
-            _, seen = _pointwise_until_head(node, consumers, live, every=True)
-            inside |= seen
+            for _ in _map_ops_after(node, consumers, live, inside):
+                pass  # every node passed lands in ``inside``
     return inside
 
 
@@ -276,15 +276,12 @@ def _pools_whole_axes(node: Node) -> bool:
 
 
 def _pointwise_until_head(
-    node: Node, consumers: dict[str, list[Node]], live: set[str], *, every: bool = False
+    node: Node, consumers: dict[str, list[Node]], live: set[str]
 ) -> tuple[bool, set[str]]:
     """Whether every layer after ``node`` that works on the map, up to the head's global
-    op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen
-    (``every``: walk them all, whatever they are)."""
+    op, is pointwise (a 1x1 conv: a linear layer on one pixel); and the nodes seen."""
     seen: set[str] = set()
     for later in _map_ops_after(node, consumers, live, seen):
-        if every:
-            continue
         windows = later.windows or ()
         pointwise = [w.extent == 1 and w.stride == 1 and not any(w.padding) for w in windows]
         if not pointwise or not all(pointwise):

@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from stridekit.experiments.datasets import DataInfo
-from stridekit.experiments.models import conv_norm_act, downsampling_stage
+from stridekit.experiments.models import encoder
 from stridekit.experiments.spec import ModelConfig
 
 __all__ = ["HEAD_CHANNELS", "PRIOR", "CenterNet", "detector_widths"]
@@ -47,15 +47,9 @@ class CenterNet(nn.Module):
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
-        stages = []
-        c_in = info.channels
-        for stride, c_out in zip(config.strides, detector_widths(config), strict=True):
-            layers = downsampling_stage(c_in, c_out, stride, config)
-            for _ in range((config.depth or 2) - 1):
-                layers += conv_norm_act(c_out, c_out, config)
-            stages.append(nn.Sequential(*layers))
-            c_in = c_out
-        self.stages = nn.Sequential(*stages)
+        widths = detector_widths(config)
+        self.stages = encoder(config, info.channels, widths)
+        c_in = widths[-1]
         self.head = nn.Sequential(
             nn.Conv2d(c_in, c_in, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(c_in, 5, 1)
         )

@@ -116,7 +116,7 @@ class PlainCNN(nn.Module):
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
-        self.stages = _encoder(config, info.channels)
+        self.stages = encoder(config, info.channels)
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
@@ -127,10 +127,13 @@ class PlainCNN(nn.Module):
         return self.head(self.stages(x))
 
 
-def _encoder(config: ModelConfig, channels: int) -> nn.Sequential:
+def encoder(config: ModelConfig, channels: int, widths: list[int] | None = None) -> nn.Sequential:
+    """The plain-cnn stages (a downsampling stage per stride, then ``depth − 1`` convs),
+    ``widths`` channels each (default `stage_widths`)."""
     stages = []
     c_in = channels
-    for stride, c_out in zip(config.strides, stage_widths(config), strict=True):
+    chosen = stage_widths(config) if widths is None else widths
+    for stride, c_out in zip(config.strides, chosen, strict=True):
         layers = downsampling_stage(c_in, c_out, stride, config)
         for _ in range((config.depth or 2) - 1):
             layers += conv_norm_act(c_out, c_out, config)
@@ -216,7 +219,7 @@ class FCN(nn.Module):
 
     def __init__(self, config: ModelConfig, info: DataInfo) -> None:
         super().__init__()
-        self.stages = _encoder(config, info.channels)
+        self.stages = encoder(config, info.channels)
         classes = info.num_classes
         self.classifier = nn.Conv2d(stage_widths(config)[-1], classes, 1)
         layers: list[nn.Module] = []
