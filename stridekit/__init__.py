@@ -12,8 +12,7 @@ from stridekit.compare import Comparison, compare
 from stridekit.doctor import doctor
 from stridekit.errors import StrideError
 from stridekit.geometry import Field, Window, output_size, same_padding
-
-__version__ = "0.1.0"
+from stridekit.version import __version__
 
 __all__ = [
     "Analysis",

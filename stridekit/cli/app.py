@@ -6,9 +6,9 @@ import sys
 
 import typer
 
-from stridekit import __version__
 from stridekit.errors import StrideError
 from stridekit.experiments.signals import Terminated
+from stridekit.version import __version__
 
 app = typer.Typer(
     name="stridekit",

@@ -265,7 +265,7 @@ class Store:
         return store
 
     def _create(self) -> None:
-        from stridekit import __version__
+        from stridekit.version import __version__
 
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):

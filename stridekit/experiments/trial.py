@@ -33,7 +33,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from torch import nn
 
-import stridekit
+from stridekit.analysis import analyze
+from stridekit.doctor import doctor
 from stridekit.errors import StrideError, SweepSpecError, TrialFailed
 from stridekit.experiments.datasets import DataInfo, dataset_info, load_dataset
 from stridekit.experiments.metrics import (
@@ -48,6 +49,7 @@ from stridekit.experiments.spec import TrialConfig, _suggest
 from stridekit.experiments.trainer import TrialProgress, pick_device, seed_everything, train
 from stridekit.layer_record import jsonable
 from stridekit.render import Result, human, table
+from stridekit.version import __version__
 
 __all__ = [
     "TrialFailed",
@@ -148,11 +150,11 @@ def inspect_model(model: nn.Module, config: TrialConfig, info: DataInfo) -> dict
     shape = input_shape(config, info)
     where = f"strides {list(config.model.strides)} at input {shape[2]}x{shape[3]}"
     try:
-        analysis = stridekit.analyze(model, shape)
+        analysis = analyze(model, shape)
     except (StrideError, RuntimeError) as error:
         message = " ".join(str(error).split())
         raise SweepSpecError(f"model.strides: {where}: {message}", field="model.strides") from None
-    report = stridekit.doctor(analysis)
+    report = doctor(analysis)
     collapsed = [f for f in report.findings if f.code == "collapse"]
     if collapsed:
         finding = collapsed[0]
@@ -204,7 +206,7 @@ def _fraction(text: str) -> float:
 def environment(device: torch.device) -> dict[str, str]:
     """Versions and the device: what a result depends on besides its config."""
     env = {
-        "stridekit": stridekit.__version__,
+        "stridekit": __version__,
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,

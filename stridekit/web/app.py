@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from stridekit import __version__
+from stridekit.version import __version__
 from stridekit.web import errors
 from stridekit.web.body_limit import BodyLimit
 from stridekit.web.limits import Limits

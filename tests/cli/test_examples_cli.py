@@ -34,7 +34,7 @@ def test_version_has_one_source(capsys: pytest.CaptureFixture[str]) -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
     source = pyproject["tool"]["setuptools"]["dynamic"]["version"]
-    assert source == {"attr": "stridekit.__version__"}
+    assert source == {"attr": "stridekit.version.__version__"}
 
 
 def test_examples_lists_every_file(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ from importlib.resources import files
 from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from stridekit import __version__
+from stridekit.version import __version__
 from stridekit.web.state import Explorer, explorer
 
 router = APIRouter()
