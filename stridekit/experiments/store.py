@@ -429,23 +429,16 @@ class Store:
         history: list[dict[str, Any]] | None = None,
     ) -> None:
         """Store a running trial's results and mark it ``done``, atomically."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE trials SET status = 'done', metrics = ?, analysis = ?, timings = ?, "
-                "environment = ?, history = ?, error = NULL, finished_at = ? "
-                "WHERE key = ? AND status = 'running'",
-                (
-                    _dumps(metrics),
-                    _dumps(analysis),
-                    _dumps(timings),
-                    _dumps(environment),
-                    _dumps(history),
-                    _now(),
-                    key,
-                ),
-            )
-            if cursor.rowcount != 1:
-                raise StoreError(f"trial {key[:12]} is not running in {self.path}")
+        self._end(
+            key,
+            status="done",
+            metrics=_dumps(metrics),
+            analysis=_dumps(analysis),
+            timings=_dumps(timings),
+            environment=_dumps(environment),
+            history=_dumps(history),
+            error=None,
+        )
 
     def fail(
         self,
@@ -457,11 +450,25 @@ class Store:
         history: list[dict[str, Any]] | None = None,
     ) -> None:
         """Mark a running trial ``failed`` with the reason, atomically."""
+        self._end(
+            key,
+            status="failed",
+            error=error,
+            timings=_dumps(timings),
+            environment=_dumps(environment),
+            history=_dumps(history),
+        )
+
+    def _end(self, key: str, **columns: str | None) -> None:
+        """Set ``columns`` and ``finished_at`` of a running trial in one transaction; a
+        trial that is not running is a `StoreError`. (The column names are this module's
+        own words, never the caller's data: the values go in as parameters.)"""
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._transaction() as db:
             cursor = db.execute(
-                "UPDATE trials SET status = 'failed', error = ?, timings = ?, environment = ?, "
-                "history = ?, finished_at = ? WHERE key = ? AND status = 'running'",
-                (error, _dumps(timings), _dumps(environment), _dumps(history), _now(), key),
+                f"UPDATE trials SET {assignments}, finished_at = ? "
+                "WHERE key = ? AND status = 'running'",
+                (*columns.values(), _now(), key),
             )
             if cursor.rowcount != 1:
                 raise StoreError(f"trial {key[:12]} is not running in {self.path}")
