@@ -431,12 +431,12 @@ class Store:
         """Store a running trial's results and mark it ``done``, atomically."""
         self._end(
             key,
-            status="done",
+            "done",
+            timings,
+            environment,
+            history,
             metrics=_dumps(metrics),
             analysis=_dumps(analysis),
-            timings=_dumps(timings),
-            environment=_dumps(environment),
-            history=_dumps(history),
             error=None,
         )
 
@@ -450,19 +450,27 @@ class Store:
         history: list[dict[str, Any]] | None = None,
     ) -> None:
         """Mark a running trial ``failed`` with the reason, atomically."""
-        self._end(
-            key,
-            status="failed",
-            error=error,
-            timings=_dumps(timings),
-            environment=_dumps(environment),
-            history=_dumps(history),
-        )
+        self._end(key, "failed", timings, environment, history, error=error)
 
-    def _end(self, key: str, **columns: str | None) -> None:
-        """Set ``columns`` and ``finished_at`` of a running trial in one transaction; a
-        trial that is not running is a `StoreError`. (The column names are this module's
-        own words, never the caller's data: the values go in as parameters.)"""
+    def _end(
+        self,
+        key: str,
+        status: str,
+        timings: dict[str, Any] | None,
+        environment: dict[str, Any] | None,
+        history: list[dict[str, Any]] | None,
+        **columns: str | None,
+    ) -> None:
+        """End a running trial in one transaction: its ``status``, what every end records
+        (timings, environment, per-epoch history), its other ``columns`` and
+        ``finished_at``; a trial that is not running is a `StoreError`. (Column names are
+        this module's own words, never the caller's data: values go in as parameters.)"""
+        columns |= {
+            "status": status,
+            "timings": _dumps(timings),
+            "environment": _dumps(environment),
+            "history": _dumps(history),
+        }
         assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._transaction() as db:
             cursor = db.execute(
