@@ -75,6 +75,7 @@ from typing import Any
 
 from stridekit.errors import StoreError, StoreWriteError
 from stridekit.experiments.store_faults import identity, refused_write, refused_write_message
+from stridekit.version import __version__
 
 SCHEMA_VERSION = 1
 
@@ -265,8 +266,6 @@ class Store:
         return store
 
     def _create(self) -> None:
-        from stridekit.version import __version__
-
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
