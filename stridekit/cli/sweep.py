@@ -10,7 +10,7 @@ import typer
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
 from stridekit.errors import UsageError
-from stridekit.experiments.backend import BACKENDS
+from stridekit.experiments.backend import Backend
 from stridekit.experiments.ray_runner import RayOptions
 from stridekit.experiments.sweep import run_sweep
 
@@ -24,11 +24,8 @@ def sweep_command(
     workers: int = typer.Option(1, "--workers", min=1, help="Trials run at once (processes)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed trials again."),
     device: str = typer.Option(None, "--device", help="cpu, cuda, mps (default: the best)."),
-    backend: str = typer.Option(
-        "local",
-        "--backend",
-        metavar=f"<{'|'.join(BACKENDS)}>",  # make_runner refuses any other
-        help="local (this machine) or ray (a Ray cluster).",
+    backend: Backend = typer.Option(
+        Backend.local, "--backend", help="local (this machine) or ray (a Ray cluster)."
     ),
     address: str = typer.Option(
         None,
@@ -68,7 +65,7 @@ def sweep_command(
     }
     given: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
     ray = None
-    if backend == "ray":
+    if backend is Backend.ray:
         ray = RayOptions(**given)
     elif given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -79,7 +76,7 @@ def sweep_command(
         workers=workers,
         retry_failed=retry_failed,
         device=device,
-        backend=backend,
+        backend=backend.value,
         ray=ray,
         show_progress=progress,
     )

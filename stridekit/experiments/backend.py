@@ -14,13 +14,23 @@ does not import Ray (the Ray runner imports it when it runs).
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from stridekit.errors import UsageError
 from stridekit.experiments.ray_runner import RayOptions, RayRunner
 from stridekit.experiments.runner import LocalRunner, ProcessRunner, Runner, TrialFunction
 
-__all__ = ["BACKENDS", "make_runner"]
+__all__ = ["BACKENDS", "Backend", "make_runner"]
 
-BACKENDS = ("local", "ray")
+
+class Backend(StrEnum):
+    """Where a sweep's trials run: ``local`` (this machine) or ``ray`` (a Ray cluster)."""
+
+    local = "local"
+    ray = "ray"
+
+
+BACKENDS = tuple(backend.value for backend in Backend)
 
 
 def make_runner(

@@ -312,13 +312,13 @@ def run_sweep(
     raised again; so does SIGTERM, raised as `Terminated` (a KeyboardInterrupt).
     """
     start = time.perf_counter()
-    runner = make_runner(  # first: a wrong option fails before the spec is read
-        trial_function or _default_trial_function(), workers, device, backend=backend, ray=ray
-    )
     spec = SweepSpec.load(spec_path)
     spec_text = Path(spec_path).read_text()
     name = spec.name or Path(spec_path).stem
     search = make_search(spec)
+    runner = make_runner(
+        trial_function or _default_trial_function(), workers, device, backend=backend, ray=ray
+    )
     console = console or Console(file=sys.stderr, highlight=False)
     with sigterm_interrupts(), Store.open(store_path or default_store(spec_path)) as store:
         store.claim()  # the one writer
