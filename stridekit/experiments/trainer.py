@@ -45,7 +45,7 @@ __all__ = [
     "TrainingOutcome",
     "TrialProgress",
     "augment",
-    "pick_device",  # from stridekit.experiments.device, as before
+    "pick_device",  # pick_device and predict: from stridekit.experiments.device, as before
     "predict",
     "seed_everything",
     "train",

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import stridekit
-from stridekit.errors import SweepSpecError
+from stridekit.errors import SweepSpecError, UsageError
+from stridekit.experiments import spec as spec_module
 from stridekit.experiments.checks import check_config
 from stridekit.experiments.datasets import DataInfo
 from stridekit.experiments.models import OPS, build_model
@@ -240,3 +241,17 @@ def test_search_and_plan_options_are_validated() -> None:
     assert search.plan is not None and search.plan.top == 2
     with pytest.raises(SweepSpecError, match=r"search\.kind"):
         SweepSpec.parse(SPEC + "search: {kind: bayes}\n")
+
+
+def test_the_deprecated_check_says_where_the_checks_are_when_none_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a process that never imported `stridekit.experiments.checks` (the spec does not
+    import it: that would import torch), the old method names the new function."""
+    monkeypatch.setattr(spec_module, "_TRIAL_CHECKS", [])
+    config = TrialConfig(dataset="mnist5k", model={"strides": [2, 2]})
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(UsageError, match=r"stridekit\.experiments\.checks\.check_config"),
+    ):
+        config.check()
