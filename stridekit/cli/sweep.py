@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,9 @@ import typer
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
 from stridekit.errors import UsageError
+from stridekit.experiments.backend import Backend
+from stridekit.experiments.ray_runner import RayOptions
 from stridekit.experiments.sweep import run_sweep
-
-
-class Backend(StrEnum):
-    local = "local"
-    ray = "ray"
 
 
 @app.command("sweep")
@@ -70,8 +66,6 @@ def sweep_command(
     given: dict[str, Any] = {name: value for name, value in options.items() if value is not None}
     ray = None
     if backend is Backend.ray:
-        from stridekit.experiments.ray_runner import RayOptions
-
         ray = RayOptions(**given)
     elif given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)

@@ -49,51 +49,13 @@ import torch
 import torch.nn.functional as F
 
 from stridekit.errors import DatasetError, SweepSpecError
+from stridekit.experiments.choices import suggest, unknown_name
+from stridekit.experiments.data import DataInfo, Dataset, Split
 from stridekit.experiments.detection_data import DETECTION_OPTIONS, read_detection
-from stridekit.experiments.spec import DatasetConfig, Scalar, _suggest
+from stridekit.experiments.spec import DatasetConfig, Scalar
 
 __all__ = ["DATASETS", "DataInfo", "Dataset", "DatasetSource", "Split", "dataset_info"]
 __all__ += ["load_dataset", "provide_dataset"]
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a model needs to know of its data: the task, image channels and size, classes."""
-
-    task: str
-    channels: int
-    size: tuple[int, int]
-    num_classes: int
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images ``x`` and labels ``y`` (class per image, a mask per image, or for
-    detection ``(N, K, 4)`` boxes padded with rows of -1)."""
-
-    x: torch.Tensor
-    y: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.x.shape[0])
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A dataset in memory: normalised train and test splits."""
-
-    name: str
-    task: str
-    num_classes: int
-    train: Split
-    test: Split
-    mean: tuple[float, ...] = ()
-    std: tuple[float, ...] = ()
-
-    @property
-    def info(self) -> DataInfo:
-        _, channels, height, width = self.train.x.shape
-        return DataInfo(self.task, int(channels), (int(height), int(width)), self.num_classes)
 
 
 Reader = Callable[[DatasetConfig, dict[str, Any]], tuple[Split, Split]]
@@ -126,18 +88,14 @@ def source_of(config: DatasetConfig) -> tuple[DatasetSource, dict[str, Any]]:
     """The registered source and its options (defaults filled in), or a `SweepSpecError`."""
     source = DATASETS.get(config.name)
     if source is None:
-        raise SweepSpecError(
-            f"dataset.name: unknown dataset {config.name!r}{_suggest(config.name, DATASETS)} "
-            f"(choose one of {', '.join(DATASETS)})",
-            field="dataset.name",
-        )
+        raise unknown_name("dataset.name", "dataset", config.name, DATASETS)
     options = dict(source.options)
     for key, value in config.options.items():
         if key not in options:
             takes = ", ".join(options) or "no options"
             raise SweepSpecError(
                 f"dataset.options.{key}: {config.name} has no option {key!r}"
-                f"{_suggest(key, options)} (it takes {takes})",
+                f"{suggest(key, options)} (it takes {takes})",
                 field=f"dataset.options.{key}",
             )
         options[key] = _option(key, options[key], value)

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from stridekit.errors import SweepSpecError
+from stridekit.experiments.data import Split
 
 __all__ = ["DETECTION_OPTIONS", "PADDING", "generate_detection", "read_detection"]
 
@@ -86,10 +87,8 @@ def _draw_line(canvas: np.ndarray, rng: np.random.Generator, size: int) -> None:
     canvas[ys, xs] = LINE
 
 
-def read_detection(config: object, options: dict[str, Any]) -> tuple[Any, Any]:
-    """The train and test splits (`stridekit.experiments.datasets.Split`) of the options."""
-    from stridekit.experiments.datasets import Split
-
+def read_detection(config: object, options: dict[str, Any]) -> tuple[Split, Split]:
+    """The train and test splits of the options."""
     _check(options)
     splits = []
     for stream, count in enumerate((options["n_train"], options["n_test"])):

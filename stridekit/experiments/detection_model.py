@@ -3,14 +3,14 @@
 CenterNet (Zhou, Wang and Krähenbühl, "Objects as Points", 2019) predicts, on one map
 at output stride ``R``, a heatmap of object centres and, at each centre, the sub-cell
 offset of the centre and the object's size. Here: plain-cnn's encoder (one stage per
-stride, conv-norm-ReLU, `stridekit.experiments.models.downsampling_stage` for the
+stride, conv-norm-ReLU, `stridekit.experiments.stages.downsampling_stage` for the
 strided ones) with widths ``width · 2^i`` capped at ``4 · width`` (so that moving a
 stride later costs FLOPs, not a blow-up of channels), then a 3x3 conv-ReLU and a 1x1
 conv to five channels: the centre heatmap's logit, the offset ``(dx, dy)`` in cells and
 the size ``(log w, log h)`` in pixels. The heatmap's bias starts at ``-log((1 − π)/π)``
 with ``π = 0.1`` (the paper's -2.19), so training starts from few false centres.
 
->>> from stridekit.experiments.datasets import DataInfo
+>>> from stridekit.experiments.data import DataInfo
 >>> from stridekit.experiments.spec import ModelConfig
 >>> info = DataInfo("detection", 1, (96, 96), 1)
 >>> model = CenterNet(ModelConfig(family="centernet", strides=(2, 2, 2, 1), width=8), info)
@@ -27,9 +27,9 @@ import math
 import torch
 from torch import nn
 
-from stridekit.experiments.datasets import DataInfo
-from stridekit.experiments.models import encoder
+from stridekit.experiments.data import DataInfo
 from stridekit.experiments.spec import ModelConfig
+from stridekit.experiments.stages import encoder
 
 __all__ = ["HEAD_CHANNELS", "PRIOR", "CenterNet", "detector_widths"]
 

@@ -39,11 +39,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stridekit.experiments.datasets import Dataset
+from stridekit.experiments.data import Dataset
 from stridekit.experiments.detection_metrics import evaluate_detections
 from stridekit.experiments.detection_metrics import metric_names as detection_metric_names
+from stridekit.experiments.device import Device, autocast, pick_device, predict, synchronize
 from stridekit.experiments.spec import MetricsConfig
-from stridekit.experiments.trainer import _autocast, pick_device, predict
 
 __all__ = [
     "DEFAULTS",
@@ -170,14 +170,14 @@ def shift_consistency(
     *,
     seed: int = 0,
     batch_size: int = 256,
-    device: torch.device | str | None = None,
+    device: Device = None,
 ) -> float:
     """How often two random circular shifts of each image (up to ``max_shift`` pixels on
     each axis) get the same prediction: per image for a classifier, per pixel (after
     shifting the predictions back) for a segmenter."""
     generator = torch.Generator().manual_seed(seed)
     shifts = torch.randint(-max_shift, max_shift + 1, (2, x.shape[0], 2), generator=generator)
-    device = pick_device(str(device) if device is not None else None)
+    device = pick_device(device)
     model.eval()
     agree, total = 0.0, 0
     for start in range(0, x.shape[0], batch_size):
@@ -190,7 +190,7 @@ def shift_consistency(
                     for img, (dy, dx) in zip(images, pair, strict=True)
                 ]
             )
-            with _autocast(device):
+            with autocast(device):
                 labels = model(moved).argmax(1)
             if labels.dim() == 3:  # segmentation: shift the prediction back
                 labels = torch.stack(
@@ -206,46 +206,35 @@ def shift_consistency(
     return agree / max(1, total)
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
 @torch.no_grad()
 def latency_ms(
     model: nn.Module,
     shape: tuple[int, ...],
-    device: torch.device | str | None = None,
+    device: Device = None,
     runs: int = 20,
 ) -> float:
     """Median milliseconds of one forward pass at ``shape`` (batch 1), after warm-up."""
-    device = pick_device(str(device) if device is not None else None)
+    device = pick_device(device)
     model.eval()
     x = torch.zeros(shape, device=device)
     times = []
     for index in range(WARMUP + runs):
-        _synchronize(device)
+        synchronize(device)
         started = time.perf_counter()
-        with _autocast(device):
+        with autocast(device):
             model(x)
-        _synchronize(device)
+        synchronize(device)
         if index >= WARMUP:
             times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
 
-@torch.no_grad()
 def throughput(
-    model: nn.Module,
-    shape: tuple[int, ...],
-    device: torch.device | str | None = None,
-    runs: int = 3,
+    model: nn.Module, shape: tuple[int, ...], device: Device = None, runs: int = 3
 ) -> float:
-    """Images per second of forward passes at ``shape`` (a batch), best of ``runs``."""
-    per_batch = latency_ms(model, shape, device, runs) / 1000
-    return shape[0] / per_batch
+    """Images per second of forward passes at ``shape`` (a batch): the batch over its
+    `latency_ms` (the median of ``runs``)."""
+    return shape[0] / (latency_ms(model, shape, device, runs) / 1000)
 
 
 def _image_shape(context: EvaluationContext, batch: int) -> tuple[int, ...]:

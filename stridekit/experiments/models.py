@@ -49,66 +49,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from stridekit.errors import SweepSpecError
-from stridekit.experiments.datasets import DataInfo
-from stridekit.experiments.spec import ModelConfig, _suggest
-from stridekit.nn import BlurPool2d, Conv2dSame, DiffStride2d, SpaceToDepth
+from stridekit.experiments.choices import unknown_name
+from stridekit.experiments.data import DataInfo
+from stridekit.experiments.detection_model import CenterNet
+from stridekit.experiments.spec import ModelConfig
+from stridekit.experiments.stages import (
+    OPS,
+    conv_norm_act,
+    downsampling_stage,
+    encoder,
+    pixel_downsampler,
+    stage_widths,
+)
+from stridekit.frontends.spec import load_spec
+from stridekit.nn import DiffStride2d
+from stridekit.nn.from_spec import from_spec
 
 __all__ = ["FAMILIES", "OPS", "Family", "build_model", "check_model_config", "learned_strides"]
-
-OPS = ("conv", "max_pool", "avg_pool", "blur_pool", "spd", "diffstride")
-
-
-def conv_norm_act(
-    c_in: int, c_out: int, config: ModelConfig, stride: int = 1, act: bool = True
-) -> list[nn.Module]:
-    """A conv with the config's kernel and padding, its norm and a ReLU."""
-    k = config.kernel
-    bias = config.norm == "none"
-    conv: nn.Module
-    if config.padding == "tf":
-        conv = Conv2dSame(c_in, c_out, k, stride=stride, bias=bias)
-    else:
-        padding = k // 2 if config.padding == "same" else 0
-        conv = nn.Conv2d(c_in, c_out, k, stride=stride, padding=padding, bias=bias)
-    layers: list[nn.Module] = [conv]
-    if config.norm == "batch":
-        layers.append(nn.BatchNorm2d(c_out))
-    if act:
-        layers.append(nn.ReLU(inplace=True))
-    return layers
-
-
-def pixel_downsampler(op: str, channels: int, stride: int, config: ModelConfig) -> nn.Module:
-    """The op that moves pixels (no conv): max/avg/blur pool, space-to-depth, DiffStride."""
-    if op == "max_pool":
-        return nn.MaxPool2d(stride, stride)
-    if op == "avg_pool":
-        return nn.AvgPool2d(stride, stride)
-    if op == "blur_pool":
-        return BlurPool2d(channels, stride=stride)
-    if op == "spd":
-        return SpaceToDepth(stride, pad=True)
-    if op == "diffstride":
-        return DiffStride2d(float(stride), smoothness=config.smoothness)
-    raise SweepSpecError(f"model.op: {op!r} is not a pixel op", field="model.op")
-
-
-def downsampling_stage(c_in: int, c_out: int, stride: int, config: ModelConfig) -> list[nn.Module]:
-    """The first layers of a stage: ``c_in → c_out`` channels, ``stride`` by ``config.op``."""
-    op = config.op
-    if stride == 1 or op == "conv":
-        return conv_norm_act(c_in, c_out, config, stride)
-    if op == "spd":  # space-to-depth first: the conv sees every pixel, s² times the channels
-        return [
-            SpaceToDepth(stride, pad=True),
-            *conv_norm_act(c_in * stride * stride, c_out, config),
-        ]
-    return [*conv_norm_act(c_in, c_out, config), pixel_downsampler(op, c_out, stride, config)]
-
-
-def stage_widths(config: ModelConfig) -> list[int]:
-    """``width`` doubled at each stage: ``[32, 64, 128]`` for three stages of width 32."""
-    return [config.width * 2**i for i in range(len(config.strides))]
+__all__ += ["downsampling_stage", "encoder", "stage_widths"]  # from stridekit.experiments.stages
 
 
 class PlainCNN(nn.Module):
@@ -125,21 +83,6 @@ class PlainCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(x))
-
-
-def encoder(config: ModelConfig, channels: int, widths: list[int] | None = None) -> nn.Sequential:
-    """The plain-cnn stages (a downsampling stage per stride, then ``depth − 1`` convs),
-    ``widths`` channels each (default `stage_widths`)."""
-    stages = []
-    c_in = channels
-    chosen = stage_widths(config) if widths is None else widths
-    for stride, c_out in zip(config.strides, chosen, strict=True):
-        layers = downsampling_stage(c_in, c_out, stride, config)
-        for _ in range((config.depth or 2) - 1):
-            layers += conv_norm_act(c_out, c_out, config)
-        stages.append(nn.Sequential(*layers))
-        c_in = c_out
-    return nn.Sequential(*stages)
 
 
 class BasicBlock(nn.Module):
@@ -238,21 +181,11 @@ class FCN(nn.Module):
         return self.decoder(self.classifier(self.stages(x)))
 
 
-def _centernet(config: ModelConfig, info: DataInfo) -> nn.Module:
-    from stridekit.experiments.detection_model import CenterNet  # it builds on this module
-
-    return CenterNet(config, info)
-
-
 def _spec_model(config: ModelConfig, info: DataInfo) -> nn.Module:
-    from stridekit.nn.from_spec import from_spec
-
     if config.spec is None:
         raise SweepSpecError(
             "model.spec: the spec family needs `spec` (a file or inline)", field="model.spec"
         )
-    from stridekit.frontends.spec import load_spec
-
     shape_in = (1, info.channels, *info.size)
     body = from_spec(config.spec, shape_in)
     # the spec's own analysis gives the body's output shape: no forward pass (a meta
@@ -289,7 +222,7 @@ FAMILIES: dict[str, Family] = {
         Family("plain-cnn", ("classification",), PlainCNN),
         Family("resnet-cifar", ("classification",), ResNetCifar, stages=4),
         Family("fcn", ("segmentation",), FCN),
-        Family("centernet", ("detection",), _centernet),
+        Family("centernet", ("detection",), CenterNet),
         Family("spec", ("classification", "segmentation"), _spec_model),
     )
 }
@@ -299,17 +232,9 @@ def check_model_config(config: ModelConfig, task: str) -> Family:
     """The family, once the names (family, op) and the task are known to fit."""
     family = FAMILIES.get(config.family)
     if family is None:
-        raise SweepSpecError(
-            f"model.family: unknown model family {config.family!r}"
-            f"{_suggest(config.family, FAMILIES)} (choose one of {', '.join(FAMILIES)})",
-            field="model.family",
-        )
+        raise unknown_name("model.family", "model family", config.family, FAMILIES)
     if config.op not in OPS:
-        raise SweepSpecError(
-            f"model.op: unknown downsampling op {config.op!r}{_suggest(config.op, OPS)} "
-            f"(choose one of {', '.join(OPS)})",
-            field="model.op",
-        )
+        raise unknown_name("model.op", "downsampling op", config.op, OPS)
     if task not in family.tasks:
         raise SweepSpecError(
             f"model.family: {family.name} does not do {task} (it does {', '.join(family.tasks)}; "

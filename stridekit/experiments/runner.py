@@ -13,6 +13,8 @@ sweep goes on. The driver, not the runner, writes the store.
 - `stridekit.experiments.ray_runner.RayRunner`: Ray tasks on a cluster (the ``ray`` extra),
   a trial whose worker dies started again (`TrialRetried`).
 
+`stridekit.experiments.backend.make_runner` chooses one of them for a sweep.
+
 >>> def square(config, seed, *, device=None, progress=None, should_stop=None):
 ...     return TrialResult({"value": config["x"] ** 2 + seed}, {}, {}, {})
 >>> tasks = [TrialTask("a", {"x": 3}, seed=0), TrialTask("b", {"x": 4}, seed=1)]
@@ -334,41 +336,3 @@ def _drain(events: Any, on_event: EventHandler) -> None:
             on_event(events.get_nowait())
         except queues.Empty:
             return
-
-
-BACKENDS = ("local", "ray")
-
-
-def make_runner(
-    trial_function: TrialFunction,
-    workers: int = 1,
-    device: str | None = None,
-    *,
-    backend: str = "local",
-    ray: Any = None,
-) -> Runner:
-    """The local runner for one worker, the process runner for more; with ``backend="ray"``
-    the Ray runner (``ray`` a `stridekit.experiments.ray_runner.RayOptions`, or None for
-    the defaults).
-
-    >>> type(make_runner(print, 1)).__name__, type(make_runner(print, 2)).__name__
-    ('LocalRunner', 'ProcessRunner')
-    >>> type(make_runner(print, backend="ray")).__name__
-    'RayRunner'
-    """
-    if backend not in BACKENDS:
-        raise UsageError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}")
-    if backend == "ray":
-        if workers != 1:
-            raise UsageError(
-                f"--workers {workers} counts local processes; with --backend ray give "
-                "--max-concurrent (trials at once on the cluster) instead"
-            )
-        from stridekit.experiments.ray_runner import RayOptions, RayRunner
-
-        return RayRunner(trial_function, ray if ray is not None else RayOptions(), device)
-    if ray is not None:
-        raise UsageError("the Ray options (--address, --cpus-per-trial, ...) need --backend ray")
-    if workers == 1:
-        return LocalRunner(trial_function, device)
-    return ProcessRunner(trial_function, workers, device)

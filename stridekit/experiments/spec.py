@@ -43,11 +43,11 @@ stridekit.errors.SweepSpecError: sweep spec: line 2: training.epoch: unknown fie
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,7 +62,8 @@ from pydantic import (
     model_validator,
 )
 
-from stridekit.errors import SweepSpecError
+from stridekit.errors import SweepSpecError, UsageError
+from stridekit.experiments.choices import suggest
 from stridekit.experiments.yaml_lines import line_of, load_with_lines
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "SweepSpec",
     "TrainingConfig",
     "TrialConfig",
+    "install_trial_check",
 ]
 
 Task = Literal["classification", "segmentation", "detection"]
@@ -207,23 +209,9 @@ class TrialConfig(_TrialFields):
         return hash(self.to_json())
 
     def check(self) -> None:
-        """Fail fast, before any training: unknown names (dataset, model family, op,
-        metrics), a task the dataset or model does not do, and a stride plan the geometry
-        rejects (an output below one pixel, or the doctor's ``collapse``). Raises
-        `SweepSpecError` naming the field.
-
-        >>> TrialConfig(dataset="mnist5k", model={"op": "maxpool"}).check()
-        Traceback (most recent call last):
-        ...
-        stridekit.errors.SweepSpecError: model.op: unknown downsampling op 'maxpool'; did you mean 'max_pool' or 'avg_pool'? (choose one of conv, max_pool, avg_pool, blur_pool, spd, diffstride)
-        >>> TrialConfig(dataset="mnist5k", model={"strides": [2, 2, 2, 2, 2]}).check()
-        Traceback (most recent call last):
-        ...
-        stridekit.errors.SweepSpecError: model.strides: strides [2, 2, 2, 2, 2] at input 28x28: the feature map collapses to 1x1 at stages.4.0, before the head: later layers see no spatial structure (use a larger input, or remove a stride (or replace it with dilation))
-        """  # noqa: E501
-        from stridekit.experiments.trial import check_config
-
-        check_config(self)
+        """Deprecated: `stridekit.experiments.checks.check_config` (this method runs it when
+        that module has been imported, and warns)."""
+        _installed_check("TrialConfig.check()")(self)
 
 
 class PlanSearchConfig(_Strict):
@@ -355,16 +343,26 @@ class SweepSpec(_TrialFields):
         except ValidationError as error:
             raise _explain(error, self._source, self._lines, data, self._where(choice)) from None
 
+    def locate(self, error: SweepSpecError) -> SweepSpecError:
+        """``error`` (a trial config's, naming its field) pointing at the line to blame:
+        the factor in ``vary`` that set the field, else the base field.
+
+        >>> spec = SweepSpec.parse("dataset: mnist5k\\nvary:\\n  op: [conv, maxpool]\\n")
+        >>> str(spec.locate(SweepSpecError("model.op: unknown", field="model.op")))
+        'sweep spec: line 3: model.op: unknown'
+        """
+        line = self._line(error.field) if error.field else None
+        where = f"line {line}: " if line else ""
+        return SweepSpecError(f"{self._source}: {where}{error}", field=error.field, line=line)
+
     def check(self, config: TrialConfig) -> None:
-        """`TrialConfig.check`, its error pointing at the line of the field to blame."""
+        """Deprecated: ``check_config(config, spec)`` of `stridekit.experiments.checks`
+        (this method runs it when that module has been imported, and warns)."""
+        check = _installed_check("SweepSpec.check(config)")
         try:
-            config.check()
+            check(config)
         except SweepSpecError as error:
-            line = self._line(error.field) if error.field else None
-            where = f"line {line}: " if line else ""
-            raise SweepSpecError(
-                f"{self._source}: {where}{error}", field=error.field, line=line
-            ) from None
+            raise self.locate(error) from None
 
     def configs(self) -> Iterator[dict[str, Any]]:
         """Every combination of the factors (the grid), in order."""
@@ -408,7 +406,7 @@ def _factor_path(name: str) -> str:
         fields = model.model_fields
         if part not in fields:
             known = set(fields) | (set(SHORTHANDS) if model is TrialConfig else set())
-            raise ValueError(f"unknown factor {name!r}{_suggest(part, sorted(known))}")
+            raise ValueError(f"unknown factor {name!r}{suggest(part, sorted(known))}")
         annotation = fields[part].annotation
         if depth == len(parts) - 1 or "dict" in str(annotation):
             return path  # the field itself, or a key of a free-form mapping (options, spec)
@@ -425,11 +423,6 @@ def _set(data: dict[str, Any], keys: list[str], value: Any) -> None:
             child = data[key] = {}
         data = child
     data[keys[-1]] = value
-
-
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=2, cutoff=0.6)
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def _explain(
@@ -453,7 +446,7 @@ def _explain(
         if item["type"] == "extra_forbidden":
             parent = _model_at(loc[:-1])
             names = parent.model_fields if parent is not None else {}
-            message = f"unknown field{_suggest(str(loc[-1]), names)}"
+            message = f"unknown field{suggest(str(loc[-1]), names)}"
         where = f"line {line}: " if line else ""
         text = f"{where}{field}: {message}" if field else f"{where}{message}"
         if text not in messages:
@@ -473,3 +466,30 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
             return None
         model = annotation
     return model
+
+
+# The whole-trial check builds the model (torch) and analyses it, so it lives above this
+# module, in `stridekit.experiments.checks`, which installs it here when it is imported.
+# Only the deprecated `TrialConfig.check` and `SweepSpec.check` run it from here: reading a
+# spec never imports torch (`stridekit results` stays light), and nothing here imports up.
+_TRIAL_CHECKS: list[Callable[[TrialConfig], object]] = []
+
+
+def install_trial_check(check: Callable[[TrialConfig], object]) -> None:
+    """Make ``check`` what the deprecated `TrialConfig.check` runs (the checks module
+    calls this once, when it is imported)."""
+    _TRIAL_CHECKS[:] = [check]
+
+
+def _installed_check(method: str) -> Callable[[TrialConfig], object]:
+    warnings.warn(
+        f"{method} is deprecated: use stridekit.experiments.checks.check_config(config, spec)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if not _TRIAL_CHECKS:
+        raise UsageError(
+            f"{method} needs the checks of stridekit.experiments.checks: call "
+            "stridekit.experiments.checks.check_config(config) instead"
+        )
+    return _TRIAL_CHECKS[0]

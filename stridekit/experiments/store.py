@@ -75,6 +75,7 @@ from typing import Any
 
 from stridekit.errors import StoreError, StoreWriteError
 from stridekit.experiments.store_faults import identity, refused_write, refused_write_message
+from stridekit.version import __version__
 
 SCHEMA_VERSION = 1
 
@@ -265,8 +266,6 @@ class Store:
         return store
 
     def _create(self) -> None:
-        from stridekit.version import __version__
-
         with self._transaction() as db:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -429,23 +428,16 @@ class Store:
         history: list[dict[str, Any]] | None = None,
     ) -> None:
         """Store a running trial's results and mark it ``done``, atomically."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "UPDATE trials SET status = 'done', metrics = ?, analysis = ?, timings = ?, "
-                "environment = ?, history = ?, error = NULL, finished_at = ? "
-                "WHERE key = ? AND status = 'running'",
-                (
-                    _dumps(metrics),
-                    _dumps(analysis),
-                    _dumps(timings),
-                    _dumps(environment),
-                    _dumps(history),
-                    _now(),
-                    key,
-                ),
-            )
-            if cursor.rowcount != 1:
-                raise StoreError(f"trial {key[:12]} is not running in {self.path}")
+        self._end(
+            key,
+            "done",
+            timings,
+            environment,
+            history,
+            metrics=_dumps(metrics),
+            analysis=_dumps(analysis),
+            error=None,
+        )
 
     def fail(
         self,
@@ -457,11 +449,33 @@ class Store:
         history: list[dict[str, Any]] | None = None,
     ) -> None:
         """Mark a running trial ``failed`` with the reason, atomically."""
+        self._end(key, "failed", timings, environment, history, error=error)
+
+    def _end(
+        self,
+        key: str,
+        status: str,
+        timings: dict[str, Any] | None,
+        environment: dict[str, Any] | None,
+        history: list[dict[str, Any]] | None,
+        **columns: str | None,
+    ) -> None:
+        """End a running trial in one transaction: its ``status``, what every end records
+        (timings, environment, per-epoch history), its other ``columns`` and
+        ``finished_at``; a trial that is not running is a `StoreError`. (Column names are
+        this module's own words, never the caller's data: values go in as parameters.)"""
+        columns |= {
+            "status": status,
+            "timings": _dumps(timings),
+            "environment": _dumps(environment),
+            "history": _dumps(history),
+        }
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         with self._transaction() as db:
             cursor = db.execute(
-                "UPDATE trials SET status = 'failed', error = ?, timings = ?, environment = ?, "
-                "history = ?, finished_at = ? WHERE key = ? AND status = 'running'",
-                (error, _dumps(timings), _dumps(environment), _dumps(history), _now(), key),
+                f"UPDATE trials SET {assignments}, finished_at = ? "
+                "WHERE key = ? AND status = 'running'",
+                (*columns.values(), _now(), key),
             )
             if cursor.rowcount != 1:
                 raise StoreError(f"trial {key[:12]} is not running in {self.path}")

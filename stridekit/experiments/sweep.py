@@ -29,19 +29,22 @@ own transaction.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from stridekit.errors import StoreError, StrideError, SweepSpecError
+from stridekit.experiments.backend import make_runner
 from stridekit.experiments.halving import HalvingRule, rung_values, rungs
 from stridekit.experiments.progress import SweepProgress
+from stridekit.experiments.ray_runner import RayOptions
 from stridekit.experiments.results import Results, format_value, mean_std
 from stridekit.experiments.runner import (
     RunnerEvent,
@@ -49,16 +52,12 @@ from stridekit.experiments.runner import (
     TrialOutcome,
     TrialRetried,
     TrialTask,
-    make_runner,
 )
 from stridekit.experiments.search import Search, choice_config, choice_factors, make_search
 from stridekit.experiments.signals import as_received, sigterm_interrupts
-from stridekit.experiments.spec import SweepSpec, TrialConfig
+from stridekit.experiments.spec import SHORTHANDS, SweepSpec, TrialConfig
 from stridekit.experiments.store import PlannedTrial, Status, Store, TrialRecord, config_hash
 from stridekit.render import Result, table
-
-if TYPE_CHECKING:
-    from stridekit.experiments.ray_runner import RayOptions
 
 
 def default_store(spec_path: str | Path) -> Path:
@@ -86,17 +85,7 @@ class SweepSummary(Result):
     best: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "store": self.store,
-            "name": self.name,
-            "counts": self.counts,
-            "ran": self.ran,
-            "new": self.new,
-            "orphaned": self.orphaned,
-            "seconds": round(self.seconds, 3),
-            "failures": self.failures,
-            "best": self.best,
-        }
+        return {**dataclasses.asdict(self), "seconds": round(self.seconds, 3)}
 
     def __rich__(self) -> RenderableType:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n) or "no trials"
@@ -130,10 +119,18 @@ class SweepSummary(Result):
         return Group(*parts)
 
 
+# The trial and its checks build models, so they import torch: the driver imports them
+# when a sweep runs, not when the CLI starts (neither imports this module: no cycle).
 def _default_trial_function() -> TrialFunction:
     from stridekit.experiments.trial import run_trial
 
     return run_trial
+
+
+def _trial_check() -> Callable[[TrialConfig, SweepSpec], object]:
+    from stridekit.experiments.checks import check_config
+
+    return check_config
 
 
 class _Driver:
@@ -154,6 +151,7 @@ class _Driver:
         self.labels: dict[str, str] = {}  # trial key → label
         self.running: set[str] = set()  # started in the store, no outcome recorded yet
         self.view: SweepProgress | None = None
+        self.check = _trial_check()
 
     # -- planning --------------------------------------------------------------------
     def planned(self, choice: dict[str, Any]) -> list[PlannedTrial]:
@@ -162,7 +160,7 @@ class _Driver:
         data = config.model_dump(mode="json")
         key = config_hash(data)
         if key not in self.configs:
-            self.spec.check(config)
+            self.check(config, self.spec)
             self.configs[key], self.choices[key] = config, dict(choice)
         factors = choice_factors(choice)
         label = " ".join(f"{_short(k)}={format_value(v)}" for k, v in factors.items())
@@ -449,8 +447,6 @@ def _best(path: Path, spec: SweepSpec) -> dict[str, Any] | None:
 
 def _short(path: str) -> str:
     """``model.op`` → ``op``: a factor's name as the spec may write it."""
-    from stridekit.experiments.spec import SHORTHANDS
-
     for short, full in SHORTHANDS.items():
         if full == path:
             return short

@@ -26,7 +26,6 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,8 +34,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from stridekit.errors import TrialFailed
-from stridekit.experiments.datasets import Dataset, Split
+from stridekit.experiments.data import Dataset, Split
 from stridekit.experiments.detection_loss import centernet_loss
+from stridekit.experiments.device import Device, autocast, pick_device, predict
 from stridekit.experiments.spec import AugmentationConfig, TrainingConfig
 from stridekit.nn import DiffStride2d, stride_penalty
 
@@ -45,7 +45,7 @@ __all__ = [
     "TrainingOutcome",
     "TrialProgress",
     "augment",
-    "pick_device",
+    "pick_device",  # pick_device and predict: from stridekit.experiments.device, as before
     "predict",
     "seed_everything",
     "train",
@@ -76,21 +76,6 @@ class TrainingOutcome:
     losses: list[float] = field(default_factory=list)
     steps: int = 0
     stopped_at: int | None = None
-
-
-def pick_device(device: str | None = None) -> torch.device:
-    """``device``, or the best one present: cuda, then mps, then cpu.
-
-    >>> pick_device("cpu")
-    device(type='cpu')
-    """
-    if device is not None:
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 def seed_everything(seed: int) -> None:
@@ -181,26 +166,19 @@ def _batches(n: int, size: int, generator: torch.Generator) -> Iterator[torch.Te
             yield batch
 
 
-def _autocast(device: torch.device) -> AbstractContextManager[object]:
-    if device.type != "cuda":
-        return nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
-
-
 def train(
     model: nn.Module,
     data: Dataset,
     config: TrainingConfig,
     *,
     seed: int,
-    device: torch.device | str | None = None,
+    device: Device = None,
     progress: Callable[[TrialProgress], None] | None = None,
     should_stop: Callable[[int], bool] | None = None,
 ) -> TrainingOutcome:
     """Train ``model`` in place on ``data.train``; ``should_stop(epoch)`` is asked after
     each epoch (from 1) and ends training when it answers True."""
-    device = pick_device(str(device) if device is not None else None)
+    device = pick_device(device)
     on_gpu = device.type == "cuda"
     model.to(device)
     if on_gpu:
@@ -231,7 +209,7 @@ def train(
                 x, y = augment(x, y, config.augmentation, generator)
             if on_gpu:
                 x = x.contiguous(memory_format=torch.channels_last)
-            with _autocast(device):
+            with autocast(device):
                 output = model(x)
                 if data.task == "detection":
                     loss = centernet_loss(output, y, (x.shape[-2], x.shape[-1]))
@@ -281,20 +259,3 @@ def _check_loss(
             f"{DIVERGENCE:g} times its first value {first:.3g} (lr {lr:.3g}): lower the "
             "learning rate"
         )
-
-
-@torch.no_grad()
-def predict(
-    model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device | str | None = None
-) -> torch.Tensor:
-    """The model's logits for ``x`` in eval mode, batch by batch, on the CPU as float32."""
-    device = pick_device(str(device) if device is not None else None)
-    model.eval()
-    outputs = []
-    for start in range(0, x.shape[0], batch_size):
-        batch = x[start : start + batch_size].to(device)
-        if device.type == "cuda":
-            batch = batch.contiguous(memory_format=torch.channels_last)
-        with _autocast(device):
-            outputs.append(model(batch).float().cpu())
-    return torch.cat(outputs)

@@ -21,6 +21,7 @@ diverges raises `TrialFailed` with the reason; a bad config raises `SweepSpecErr
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from collections.abc import Callable
@@ -31,23 +32,15 @@ import numpy as np
 import torch
 from rich.console import Group, RenderableType
 from rich.text import Text
-from torch import nn
 
-from stridekit.analysis import analyze
-from stridekit.doctor import doctor
-from stridekit.errors import StrideError, SweepSpecError, TrialFailed
-from stridekit.experiments.datasets import DataInfo, dataset_info, load_dataset
-from stridekit.experiments.metrics import (
-    MAIN,
-    METRICS,
-    EvaluationContext,
-    measure,
-    metric_names,
-)
-from stridekit.experiments.models import build_model, check_model_config, learned_strides
-from stridekit.experiments.spec import TrialConfig, _suggest
-from stridekit.experiments.trainer import TrialProgress, pick_device, seed_everything, train
-from stridekit.layer_record import jsonable
+from stridekit.errors import TrialFailed
+from stridekit.experiments.checks import check_config, check_names, input_shape, inspect_model
+from stridekit.experiments.datasets import load_dataset
+from stridekit.experiments.device import pick_device
+from stridekit.experiments.metrics import MAIN, METRICS, EvaluationContext, measure, metric_names
+from stridekit.experiments.models import build_model, learned_strides
+from stridekit.experiments.spec import TrialConfig
+from stridekit.experiments.trainer import TrialProgress, seed_everything, train
 from stridekit.render import Result, human, table
 from stridekit.version import __version__
 
@@ -55,7 +48,9 @@ __all__ = [
     "TrialFailed",
     "TrialProgress",
     "TrialResult",
-    "check_config",
+    "check_config",  # the checks live in stridekit.experiments.checks, named here as before
+    "check_names",
+    "input_shape",
     "inspect_model",
     "run_trial",
 ]
@@ -75,12 +70,7 @@ class TrialResult(Result):
     environment: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "metrics": self.metrics,
-            "analysis": self.analysis,
-            "timings": self.timings,
-            "environment": self.environment,
-        }
+        return dataclasses.asdict(self)
 
     def __rich__(self) -> RenderableType:
         rows = [(name, _number(value)) for name, value in self.metrics.items()]
@@ -96,98 +86,6 @@ def _number(value: float | None) -> str:
     if abs(value) >= 1e4 and float(value).is_integer():
         return human(value)
     return f"{value:.4g}"
-
-
-def input_shape(config: TrialConfig, info: DataInfo) -> tuple[int, int, int, int]:
-    """``(1, C, H, W)``: the dataset's channels at the config's input size (or its own)."""
-    size = (config.input_size,) * 2 if config.input_size is not None else info.size
-    return (1, info.channels, size[0], size[1])
-
-
-def _model_info(config: TrialConfig, info: DataInfo) -> DataInfo:
-    shape = input_shape(config, info)
-    return DataInfo(info.task, info.channels, (shape[2], shape[3]), info.num_classes)
-
-
-def check_names(config: TrialConfig) -> DataInfo:
-    """The checks that need no model: dataset, family, op, task, metrics. Returns the
-    data's description (at the config's input size)."""
-    info = dataset_info(config.dataset)
-    if info.task != config.task:
-        raise SweepSpecError(
-            f"task: {config.dataset.name} is a {info.task} dataset, the config says {config.task}",
-            field="task",
-        )
-    check_model_config(config.model, config.task)
-    augmentation = config.training.augmentation
-    if config.task == "detection" and (augmentation.shift or augmentation.flip):
-        raise SweepSpecError(
-            "training.augmentation: shifts and flips would move the images but not their "
-            "boxes; remove the augmentation for detection",
-            field="training.augmentation",
-        )
-    for name in config.metrics.names or ():
-        metric = METRICS.get(name)
-        if metric is None:
-            raise SweepSpecError(
-                f"metrics.names: unknown metric {name!r}{_suggest(name, METRICS)} "
-                f"(choose among {', '.join(METRICS)})",
-                field="metrics.names",
-            )
-        if config.task not in metric.tasks:
-            raise SweepSpecError(
-                f"metrics.names: {name} is a {' or '.join(metric.tasks)} metric, not {config.task}",
-                field="metrics.names",
-            )
-    return _model_info(config, info)
-
-
-def inspect_model(model: nn.Module, config: TrialConfig, info: DataInfo) -> dict[str, Any]:
-    """The model's analysis as JSON-ready data (a segmenter's ``output_stride`` is that of
-    its coarsest feature map, the encoder's); a `SweepSpecError` on ``model.strides``
-    when the geometry rejects the stride plan (an output below one pixel, or a feature map
-    that the doctor finds collapsed before the head)."""
-    shape = input_shape(config, info)
-    where = f"strides {list(config.model.strides)} at input {shape[2]}x{shape[3]}"
-    try:
-        analysis = analyze(model, shape)
-    except (StrideError, RuntimeError) as error:
-        message = " ".join(str(error).split())
-        raise SweepSpecError(f"model.strides: {where}: {message}", field="model.strides") from None
-    report = doctor(analysis)
-    collapsed = [f for f in report.findings if f.code == "collapse"]
-    if collapsed:
-        finding = collapsed[0]
-        raise SweepSpecError(
-            f"model.strides: {where}: {finding.message} ({finding.fix})", field="model.strides"
-        )
-    stride = analysis.output_stride
-    if config.task == "segmentation":  # the encoder's: the coarsest map's, not the output's
-        stride = max((r.jump for r in analysis.layers if r.jump), key=lambda j: j[0])
-    return {
-        "input_shape": list(shape),
-        "params": analysis.total_params,
-        "flops": analysis.total_flops,
-        "macs": analysis.total_macs,
-        "output_stride": jsonable(list(stride)),
-        "receptive_field": jsonable(list(rf)) if (rf := analysis.receptive_field) else None,
-        "local_receptive_field": jsonable(list(analysis.local_receptive_field)),
-        "findings": sorted({f.code for f in report.findings}),
-        "doctor": [
-            {"code": f.code, "severity": f.severity.value, "node": f.node, "message": f.message}
-            for f in report.findings
-        ],
-    }
-
-
-def check_config(config: TrialConfig) -> dict[str, Any]:
-    """Every check of `TrialConfig.check`; returns the analysis of the model it builds
-    (on the CPU, from a private generator: the global one is left as it was)."""
-    info = check_names(config)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        model = build_model(config.model, info)
-    return inspect_model(model, config, info)
 
 
 def _first_value(values: list[Any] | None) -> float | None:

@@ -15,6 +15,7 @@ import torch
 from scipy import ndimage
 
 from stridekit.errors import SweepSpecError
+from stridekit.experiments.checks import check_config
 from stridekit.experiments.datasets import load_dataset
 from stridekit.experiments.detection_loss import (
     centernet_loss,
@@ -217,7 +218,7 @@ def test_augmentation_is_refused_for_detection() -> None:
         training={"augmentation": {"flip": True}},
     )
     with pytest.raises(SweepSpecError, match=r"training\.augmentation"):
-        config.check()
+        check_config(config)
 
 
 def test_a_tiny_sweep_is_stored_and_reported_with_recall_by_size(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from stridekit.experiments.checks import check_config
 from stridekit.experiments.search import choice_config, make_search
 from stridekit.experiments.spec import SweepSpec
 
@@ -27,4 +28,4 @@ def test_example_plans_valid_trials(path: Path) -> None:
     choices = list(make_search(spec).choices())
     assert len(choices) >= 2  # every example compares something
     for choice in choices:
-        spec.check(choice_config(spec, choice))
+        check_config(choice_config(spec, choice), spec)

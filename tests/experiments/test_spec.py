@@ -10,7 +10,9 @@ import pytest
 import torch
 
 import stridekit
-from stridekit.errors import SweepSpecError
+from stridekit.errors import SweepSpecError, UsageError
+from stridekit.experiments import spec as spec_module
+from stridekit.experiments.checks import check_config
 from stridekit.experiments.datasets import DataInfo
 from stridekit.experiments.models import OPS, build_model
 from stridekit.experiments.spec import SweepSpec, TrialConfig
@@ -145,7 +147,7 @@ def test_a_file_that_is_no_spec_is_one_error(text: str) -> None:
 def test_check_fails_fast_naming_the_field(change: dict, field: str, words: str) -> None:
     data = {"dataset": TINY_DETAIL, "model": {"strides": [2, 2]}} | change
     with pytest.raises(SweepSpecError, match=words) as caught:
-        TrialConfig.model_validate(data).check()
+        check_config(TrialConfig.model_validate(data))
     assert caught.value.field == field
     assert str(caught.value).startswith(field)
 
@@ -162,7 +164,7 @@ def test_a_collapsing_stride_plan_fails_with_the_doctors_message() -> None:
     strides = (2, 2, 2, 2, 2)  # 28 → 14 → 7 → 4 → 2 → 1 before the head
     config = TrialConfig(dataset="mnist5k", model={"strides": list(strides)})
     with pytest.raises(SweepSpecError) as caught:
-        config.check()
+        check_config(config)
     assert caught.value.field == "model.strides"
     assert _doctor_collapse_message(strides, 28) in str(caught.value)
 
@@ -172,31 +174,57 @@ def test_an_output_below_one_pixel_fails_before_training() -> None:
         dataset="mnist5k", input_size=8, model={"strides": [4, 4, 4], "padding": "valid"}
     )
     with pytest.raises(SweepSpecError, match=r"model\.strides: strides \[4, 4, 4\] at input 8x8"):
-        config.check()
+        check_config(config)
 
 
 def test_check_leaves_the_global_generator_alone() -> None:
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    TrialConfig(dataset=TINY_DETAIL, model={"strides": [2, 2]}).check()
+    check_config(TrialConfig(dataset=TINY_DETAIL, model={"strides": [2, 2]}))
     assert torch.equal(torch.rand(3), expected)
 
 
 @pytest.mark.parametrize("op", OPS)
 def test_every_op_passes_the_check_on_a_sane_plan(op: str) -> None:
-    TrialConfig(dataset=TINY_DETAIL, model={"strides": [2, 1], "op": op, "width": 4}).check()
+    check_config(TrialConfig(dataset=TINY_DETAIL, model={"strides": [2, 1], "op": op, "width": 4}))
 
 
 def test_sweep_check_points_at_the_line_of_the_varied_factor() -> None:
     text = SPEC.replace("  op: [conv, max_pool]", "  strides: [[2, 2], [2, 2, 2, 2, 2]]")
     spec = SweepSpec.parse(text, source="s.yaml")
-    spec.check(spec.config({"model.strides": [2, 2]}))
+    check_config(spec.config({"model.strides": [2, 2]}), spec)
     with pytest.raises(SweepSpecError) as caught:
-        spec.check(spec.config({"model.strides": [2, 2, 2, 2, 2], "training.lr": 0.01}))
+        check_config(spec.config({"model.strides": [2, 2, 2, 2, 2], "training.lr": 0.01}), spec)
     line = _line(text, "strides: [[2, 2]")
     assert (caught.value.field, caught.value.line) == ("model.strides", line)
     assert str(caught.value).startswith(f"s.yaml: line {line}: model.strides")
+
+
+def test_the_deprecated_check_methods_warn_and_still_check() -> None:
+    """``TrialConfig.check`` and ``SweepSpec.check`` moved to `checks.check_config`: the
+    old methods run it (the checks module is imported above) and raise the same error."""
+    config = TrialConfig(dataset="mnist5k", model={"op": "maxpool"})
+    with pytest.raises(SweepSpecError) as expected:
+        check_config(config)
+    with (
+        pytest.warns(DeprecationWarning, match="check_config"),
+        pytest.raises(SweepSpecError) as caught,
+    ):
+        config.check()
+    assert str(caught.value) == str(expected.value)
+    text = SPEC.replace("  op: [conv, max_pool]", "  strides: [[2, 2], [2, 2, 2, 2, 2]]")
+    spec = SweepSpec.parse(text, source="s.yaml")
+    bad = spec.config({"model.strides": [2, 2, 2, 2, 2]})
+    with pytest.raises(SweepSpecError) as expected:
+        check_config(bad, spec)
+    with (
+        pytest.warns(DeprecationWarning, match="check_config"),
+        pytest.raises(SweepSpecError) as caught,
+    ):
+        spec.check(bad)
+    assert (caught.value.field, caught.value.line) == (expected.value.field, expected.value.line)
+    assert str(caught.value) == str(expected.value)
 
 
 def test_search_and_plan_options_are_validated() -> None:
@@ -213,3 +241,17 @@ def test_search_and_plan_options_are_validated() -> None:
     assert search.plan is not None and search.plan.top == 2
     with pytest.raises(SweepSpecError, match=r"search\.kind"):
         SweepSpec.parse(SPEC + "search: {kind: bayes}\n")
+
+
+def test_the_deprecated_check_says_where_the_checks_are_when_none_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In a process that never imported `stridekit.experiments.checks` (the spec does not
+    import it: that would import torch), the old method names the new function."""
+    monkeypatch.setattr(spec_module, "_TRIAL_CHECKS", [])
+    config = TrialConfig(dataset="mnist5k", model={"strides": [2, 2]})
+    with (
+        pytest.warns(DeprecationWarning),
+        pytest.raises(UsageError, match=r"stridekit\.experiments\.checks\.check_config"),
+    ):
+        config.check()

@@ -23,23 +23,29 @@ def stores(state: Explorer = Depends(explorer)) -> Response:
     )
 
 
+class StoreJob:
+    """What both store routes take (a store by name; ``all``: the trials its last spec no
+    longer plans too), and the job they run on its file in the worker pool."""
+
+    def __init__(
+        self,
+        store: str = StoreName,
+        all: bool = Query(False, description="Include trials the last spec no longer plans"),
+        state: Explorer = Depends(explorer),
+    ) -> None:
+        self.path, self.all, self.pool = str(state.stores.path(store)), all, state.pool
+
+    async def run(self, job: str) -> Response:
+        return json_text(await self.pool.run(job, {"path": self.path, "all": self.all}))
+
+
 @router.get("/results", response_class=Response)
-async def results(
-    store: str = StoreName,
-    all: bool = Query(False, description="Include trials the last spec no longer plans"),
-    state: Explorer = Depends(explorer),
-) -> Response:
+async def results(query: StoreJob = Depends()) -> Response:
     """A sweep's trials and configurations (means ± std over seeds)."""
-    path = str(state.stores.path(store))
-    return json_text(await state.pool.run("results", {"path": path, "all": all}))
+    return await query.run("results")
 
 
 @router.get("/plots", response_class=Response)
-async def plots(
-    store: str = StoreName,
-    all: bool = Query(False, description="Include trials the last spec no longer plans"),
-    state: Explorer = Depends(explorer),
-) -> Response:
+async def plots(query: StoreJob = Depends()) -> Response:
     """The report's plots (SVG with hover text) of a store."""
-    path = str(state.stores.path(store))
-    return json_text(await state.pool.run("plots", {"path": path, "all": all}))
+    return await query.run("plots")
