@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from stridekit.errors import MergeSizeError, StrideError
@@ -22,7 +23,7 @@ from stridekit.geometry import SizeSet
 from stridekit.geometry.adapt import around
 from stridekit.graph import Graph
 from stridekit.passes import model_valid_sizes
-from stridekit.passes.sizes import SizePlan
+from stridekit.passes.sizes import SizePlan, each_axis
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -136,13 +137,6 @@ def failing_merge(graph: Graph, input_shape: Shape) -> str | None:
     return min(failing, key=order.__getitem__) if failing else None
 
 
-def _valid(graph: Graph, axis: int) -> SizeSet | None:
-    try:
-        return model_valid_sizes(graph, axis)
-    except StrideError:
-        return None
-
-
 def explain_size_failure(
     error: MergeSizeError, model: str, run: Callable[[Shape], Analysis]
 ) -> MergeSizeError:
@@ -162,7 +156,7 @@ def explain_size_failure(
             failing_merge(graph, error.input_shape) or error.module or "the top-level forward",
             error.sizes,
             nearby,
-            tuple(_valid(graph, axis) for axis in range(spatial)),
+            tuple(map(each_axis(partial(model_valid_sizes, graph)), range(spatial))),
         )
         return MergeSizeError(
             failure.line(),

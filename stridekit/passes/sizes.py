@@ -52,9 +52,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from math import lcm
+from typing import TypeVar
 
-from stridekit.errors import OutputSizeError, UnsupportedError
+from stridekit.errors import OutputSizeError, StrideError, UnsupportedError
 from stridekit.geometry import Resample, SizeSet, Window
 from stridekit.geometry.solve import reduce_period
 from stridekit.graph import GLOBAL_OPS, MERGE_OPS, Graph, Node
@@ -306,3 +308,31 @@ def model_valid_sizes(graph: Graph, axis: int = 0) -> SizeSet:
     '4k+3 (n >= 7)'
     """
     return SizePlan.compile(graph, axis).valid_sizes()
+
+
+T = TypeVar("T")
+
+
+def each_axis(compute: Callable[[int], T]) -> Callable[[int], T | None]:
+    """``compute(axis)`` once per axis asked, None for an axis where it raises a
+    `StrideError` (sizes the algebra cannot tell): the doctor's rules ask per axis.
+
+    >>> asked = []
+    >>> def period(axis: int) -> int:
+    ...     asked.append(axis)
+    ...     if axis == 1:
+    ...         raise UnsupportedError("no size rule on axis 1")
+    ...     return 32
+    >>> periods = each_axis(period)
+    >>> periods(0), periods(1), periods(0), asked
+    (32, None, 32, [0, 1])
+    """
+
+    @cache
+    def answer(axis: int) -> T | None:
+        try:
+            return compute(axis)
+        except StrideError:
+            return None
+
+    return answer
