@@ -36,12 +36,9 @@ difference ``d(n)`` moves by ``P·(r_a − r_b) ≠ 0`` per period: from each re
 ``n₀`` at most one ``n = n₀ + k·P`` makes them equal, ``k = −d(n₀)/(P·(r_a − r_b))``. The
 valid sizes are then finite, a `SizeSet` with a maximum.
 
->>> from stridekit.geometry import Window
->>> from stridekit.graph import Node
->>> g = Graph(input_shape=(1, 3, 64, 64))
->>> w = Window(3, 2)
->>> _ = g.add(Node("c", "conv", ("input",), ((1, 3, 64, 64),), (1, 8, 31, 31), (w, w)))
->>> _ = g.add(Node("d", "conv", ("c",), ((1, 8, 31, 31),), (1, 8, 15, 15), (w, w)))
+>>> from stridekit.frontends.spec import load_spec
+>>> conv = {"type": "conv", "channels": 8, "kernel": 3, "stride": 2}
+>>> g = load_spec({"input": [1, 3, 64, 64], "layers": [conv, conv]})   # 64 → 31 → 15
 >>> plan = SizePlan.compile(g, axis=0)
 >>> plan.period, plan.sizes(67)      # input 67 → floor((67 − 3)/2) + 1 = 33 → 16
 (4, [67, 33, 16])
