@@ -34,7 +34,7 @@ from rich.text import Text
 
 from stridekit.analysis import Analysis, analyze
 from stridekit.compare_align import SpatialLayer, align, spatial_layers
-from stridekit.compare_text import divergence, layer_dict, padding_text
+from stridekit.compare_text import Divergence, divergence, layer_dict, padding_text
 from stridekit.errors import ModelError, StrideError, UsageError
 from stridekit.geometry import Field
 from stridekit.graph import Graph
@@ -46,21 +46,6 @@ __all__ = ["Comparison", "Divergence", "LayerPair", "compare", "compare_analyses
 # what a pair is compared on, in the table's order
 ASPECTS = ("layer", "geometry", "output", "padding", "jump", "rf_start", "rf")
 COLUMNS = ("A", "B", "op", "output", "padding", "jump", "rf start", "rf", "differs")
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """The first aligned pair that differs: which, why (``cause``: ``missing``,
-    ``geometry``, ``padding``, ``output`` or ``grid``), the one-line ``message`` and
-    the ``fix``."""
-
-    index: int
-    cause: str
-    message: str
-    fix: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"row": self.index, "cause": self.cause, "message": self.message, "fix": self.fix}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from stridekit.geometry import same_padding
@@ -16,8 +17,22 @@ from stridekit.layer_record import jsonable
 from stridekit.render import axes_text
 
 if TYPE_CHECKING:
-    from stridekit.compare import Divergence
     from stridekit.compare_align import Padding, SpatialLayer
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first aligned pair that differs: which, why (``cause``: ``missing``,
+    ``geometry``, ``padding``, ``output`` or ``grid``), the one-line ``message`` and
+    the ``fix``."""
+
+    index: int
+    cause: str
+    message: str
+    fix: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.index, "cause": self.cause, "message": self.message, "fix": self.fix}
 
 
 def padding_text(padding: Sequence[Padding | None]) -> str:
@@ -93,8 +108,6 @@ def divergence(
 ) -> Divergence:
     """The `Divergence` of pair ``index``: the first cause in the order missing layer,
     other geometry, other padding, and else a difference that entered before it."""
-    from stridekit.compare import Divergence
-
     size = axes_text(list(input_size))
     if a is None or b is None:
         only, label, other = (a, "A", "B") if a is not None else (b, "B", "A")

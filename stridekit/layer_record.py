@@ -8,7 +8,7 @@ factor and the interval each output reads, so no reader meets a "kernel 3/2".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from typing import Any
 
@@ -32,6 +32,24 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: jsonable(v) for k, v in value.items()}
     return value
+
+
+def record_dict(record: Any, **values: Any) -> dict[str, Any]:
+    """A dataclass record for JSON: its fields in their order, each `jsonable`; a field
+    named in ``values`` is written as that value instead.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Level:
+    ...     stride: Fraction
+    ...     grid: tuple[int, ...]
+    >>> record_dict(Level(Fraction(1, 2), (80, 80)))
+    {'stride': '1/2', 'grid': [80, 80]}
+    >>> record_dict(Level(Fraction(1, 2), (80, 80)), grid="80x80")
+    {'stride': '1/2', 'grid': '80x80'}
+    """
+    names = [f.name for f in fields(record)]
+    return jsonable({name: values.get(name, getattr(record, name)) for name in names})
 
 
 def resample_dict(resample: Resample) -> dict[str, Any]:
@@ -86,28 +104,7 @@ class LayerRecord:
         resample = None
         if self.resample is not None:
             resample = [None if r is None else resample_dict(r) for r in self.resample]
-        return jsonable(
-            {
-                "name": self.name,
-                "op": self.op,
-                "module": self.module,
-                "input_shapes": self.input_shapes,
-                "output_shape": self.output_shape,
-                "kernel": self.kernel,
-                "stride": self.stride,
-                "padding": self.padding,
-                "dilation": self.dilation,
-                "resample": resample,
-                "jump": self.jump,
-                "rf": self.rf,
-                "rf_start": self.rf_start,
-                "local_rf": self.local_rf,
-                "params": self.params,
-                "flops": self.flops,
-                "macs": self.macs,
-                "activation_bytes": self.activation_bytes,
-            }
-        )
+        return record_dict(self, resample=resample)
 
     def describe_window(self) -> str:
         """The geometry for a table cell: ``k3 s2``, ``k3 s2 d2``, ``linear x2`` or ``-``.

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from stridekit.geometry import Field
-from stridekit.layer_record import jsonable
+from stridekit.layer_record import record_dict
 from stridekit.passes.outputs import InputResize, Level, OutputGeometry
 from stridekit.render import axes_text
 
@@ -49,19 +49,7 @@ class LevelRecord:
     rf_start: Sizes  # the first input pixel row 0 of the level reads, per axis
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "source": self.source,
-                "stride": self.stride,
-                "grid": self.grid,
-                "per_position": self.per_position,
-                "rows": self.rows,
-                "receptive_field": self.receptive_field,
-                "local_receptive_field": self.local_receptive_field,
-                "stride_resized": self.stride_resized,
-                "rf_start": self.rf_start,
-            }
-        )
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -81,26 +69,17 @@ class OutputRecord:
 
     def to_dict(self) -> dict[str, Any]:
         resize = self.resize
-        return jsonable(
-            {
-                "name": self.name,
-                "node": self.node,
-                "shape": self.shape,
-                "stride": self.stride,
-                "receptive_field": self.receptive_field,
-                "local_receptive_field": self.local_receptive_field,
-                "levels": [level.to_dict() for level in self.levels],
-                "row_dim": self.row_dim,
-                "resize": None
-                if resize is None
-                else {
-                    "node": resize.node,
-                    "from": resize.sizes_in,
-                    "to": resize.sizes_out,
-                    "scale": resize.scale,
-                },
-                "stride_resized": self.stride_resized,
-            }
+        return record_dict(
+            self,
+            levels=[level.to_dict() for level in self.levels],
+            resize=None
+            if resize is None
+            else {
+                "node": resize.node,
+                "from": resize.sizes_in,
+                "to": resize.sizes_out,
+                "scale": resize.scale,
+            },
         )
 
     def cells(self) -> list[list[str]]:

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from stridekit.errors import MergeSizeError, StrideError
 from stridekit.geometry import SizeSet
+from stridekit.geometry.adapt import around
 from stridekit.graph import Graph
 from stridekit.passes import model_valid_sizes
-from stridekit.passes.sizes import SizePlan
+from stridekit.passes.sizes import SizePlan, each_axis
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -50,17 +52,6 @@ def nearby_shapes(shape: Shape) -> Iterator[Shape]:
                 yield candidate
 
 
-def _nearest(valid: SizeSet, n: int) -> tuple[int | None, int | None]:
-    """The valid sizes nearest ``n`` below and above it (None where there is none)."""
-    if valid.maximum is not None:
-        members = valid.between(valid.minimum, valid.maximum)
-    else:
-        members = valid.between(max(1, n - valid.period), n + valid.period + valid.minimum)
-    below = [m for m in members if m < n]
-    above = [m for m in members if m > n]
-    return (below[-1] if below else None), (above[0] if above else None)
-
-
 def _shape_text(sizes: Shape) -> str:
     return "x".join(map(str, sizes))
 
@@ -83,7 +74,7 @@ class SizeFailure:
         """The valid sizes nearest the size asked on ``axis``, below and above it."""
         valid = self.valid[axis]
         n = self.input_shape[2 + axis]
-        return (None, None) if valid is None or n in valid else _nearest(valid, n)
+        return (None, None) if valid is None or n in valid else around(valid, n)
 
     def _axis_text(self, axis: int) -> str:
         valid, n = self.valid[axis], self.input_shape[2 + axis]
@@ -146,13 +137,6 @@ def failing_merge(graph: Graph, input_shape: Shape) -> str | None:
     return min(failing, key=order.__getitem__) if failing else None
 
 
-def _valid(graph: Graph, axis: int) -> SizeSet | None:
-    try:
-        return model_valid_sizes(graph, axis)
-    except StrideError:
-        return None
-
-
 def explain_size_failure(
     error: MergeSizeError, model: str, run: Callable[[Shape], Analysis]
 ) -> MergeSizeError:
@@ -172,7 +156,7 @@ def explain_size_failure(
             failing_merge(graph, error.input_shape) or error.module or "the top-level forward",
             error.sizes,
             nearby,
-            tuple(_valid(graph, axis) for axis in range(spatial)),
+            tuple(map(each_axis(partial(model_valid_sizes, graph)), range(spatial))),
         )
         return MergeSizeError(
             failure.line(),

@@ -23,14 +23,11 @@ from stridekit.render import Result
 class ModelSizes(Result):
     """A model's valid input sizes on each spatial axis, listed over ``span``.
 
+    >>> from torch import nn
     >>> from stridekit.analysis import analyze
-    >>> from stridekit.geometry import Window
-    >>> from stridekit.graph import Graph, Node
-    >>> g = Graph(input_shape=(1, 3, 224, 224))
-    >>> w = Window(2, 2)
-    >>> _ = g.add(Node("c", "conv", ("input",), ((1, 3, 224, 224),), (1, 8, 112, 112), (w, w)))
-    >>> print(model_sizes(analyze(g), span=(1, 9)), end="")
-    model: input sizes that drop no pixel and keep merges equal
+    >>> conv = nn.Conv2d(3, 8, kernel_size=2, stride=2)
+    >>> print(model_sizes(analyze(conv, (1, 3, 224, 224)), span=(1, 9)), end="")
+    Conv2d: input sizes that drop no pixel and keep merges equal
     axis 0: 2k; in 1..9: 2, 4, 6, 8
     axis 1: 2k; in 1..9: 2, 4, 6, 8
     """

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from fractions import Fraction
+from functools import partial
 from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
-from stridekit.doctor.strides import SizePlans, stride_mismatch
+from stridekit.doctor.strides import stride_mismatch
 from stridekit.geometry import same_padding
 from stridekit.graph import Graph, Node, Resample
+from stridekit.passes.sizes import SizePlan, each_axis
 from stridekit.render import axes_text
 
 if TYPE_CHECKING:
@@ -123,7 +125,7 @@ def misaligned_merge(analysis: Analysis) -> Iterator[Finding]:
             "both), or crop the shifted branch by the offset",
             data,
         )
-    plans = SizePlans(graph)
+    plans = each_axis(partial(SizePlan.compile, graph))
     for name in analysis.field_result.mismatched:
         yield from stride_mismatch(analysis, name, split_point(graph, name).name, plans)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.registry import rule
-from stridekit.errors import StrideError
-from stridekit.geometry import Resample, SizeSet, Window
+from stridekit.geometry import Resample, Window
+from stridekit.geometry.adapt import around
 from stridekit.graph import GLOBAL_OPS, Graph, Node
 from stridekit.passes import model_valid_sizes
+from stridekit.passes.sizes import each_axis
 
 if TYPE_CHECKING:
     from stridekit.analysis import Analysis
@@ -86,42 +88,29 @@ def _read_through_a_shift(
     return not (wanted & unread_there)
 
 
-class _NearestInputs:
+def _nearest_inputs(analysis: Analysis) -> Callable[[int], str]:
     """The model input sizes nearest the current one at which nothing is dropped, as a
     clause of a fix; the valid sizes of each axis are computed once per doctor run."""
+    valid = each_axis(partial(model_valid_sizes, analysis.graph))
 
-    def __init__(self, analysis: Analysis) -> None:
-        self.analysis = analysis
-        self.valid: dict[int, SizeSet | None] = {}
-
-    def sizes(self, axis: int) -> SizeSet | None:
-        if axis not in self.valid:
-            try:
-                self.valid[axis] = model_valid_sizes(self.analysis.graph, axis)
-            except StrideError:
-                self.valid[axis] = None
-        return self.valid[axis]
-
-    def __call__(self, axis: int) -> str:
-        valid = self.sizes(axis)
-        if valid is None:
+    def clause(axis: int) -> str:
+        sizes = valid(axis)
+        if sizes is None:
             return ""
-        n = self.analysis.input_shape[2 + axis]
-        if valid.maximum is not None:  # finitely many, maybe far from n
-            members = valid.between(valid.minimum, valid.maximum)
-        else:  # periodic: a member within one period on each side, if any
-            members = valid.between(max(1, n - valid.period), n + valid.period)
-        below, above = [m for m in members if m <= n], [m for m in members if m >= n]
-        sizes = sorted({*below[-1:], *above[:1]})
-        if not sizes:
+        nearest = sorted(
+            {n for n in around(sizes, analysis.input_shape[2 + axis]) if n is not None}
+        )
+        if not nearest:
             return ""
-        return f"; model inputs {' or '.join(map(str, sizes))} on axis {axis} drop nothing"
+        return f"; model inputs {' or '.join(map(str, nearest))} on axis {axis} drop nothing"
+
+    return clause
 
 
 @rule("dropped-pixels", "real pixels of a tensor that no op reads")
 def dropped_pixels(analysis: Analysis) -> Iterator[Finding]:
     all_readers = analysis.graph.pixel_readers()
-    nearest_inputs = _NearestInputs(analysis)
+    nearest_inputs = _nearest_inputs(analysis)
     for node in analysis.graph.nodes:
         readers = all_readers.get(node.name, [])
         if not readers or not node.has_positions:

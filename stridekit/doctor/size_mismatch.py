@@ -4,7 +4,7 @@
 branches of unequal sizes, answered from a nearby size that runs
 (`stridekit.size_failure`). The doctor reports it as one error finding instead of
 failing: the merge, its branches' sizes, the valid sizes and the nearest ones, and the
-cheapest way to get there (`stridekit.design.adapt_size`, as ``stridekit adapt`` says).
+cheapest way to get there (`stridekit.geometry.adapt.adapt_size`, as ``stridekit adapt`` says).
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from __future__ import annotations
 from stridekit.doctor.finding import Finding, Severity
 from stridekit.doctor.report import Report
 from stridekit.errors import MergeSizeError
+from stridekit.geometry.adapt import adapt_size
 from stridekit.size_failure import SizeFailure
 
 CODE = "size-mismatch"
 
 
 def _fix(failure: SizeFailure) -> str:
-    # design imports the doctor (plan reports); imported here so neither needs the other first
-    from stridekit.design.adapt import adapt_size
-
     valid = [v for v in failure.valid if v is not None]
     if len(valid) != len(failure.valid):
         return "use an input size at which the merged branches are equal (`stridekit sizes`)"

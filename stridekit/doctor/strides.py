@@ -35,16 +35,14 @@ the same grid. Whether that matters depends on two facts, both from the algebra:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import combinations
 from typing import TYPE_CHECKING
 
 from stridekit.doctor.finding import Finding, Severity
-from stridekit.errors import StrideError
 from stridekit.geometry import Field
-from stridekit.graph import Graph
 from stridekit.passes.sizes import SizePlan
 
 if TYPE_CHECKING:
@@ -60,22 +58,6 @@ class Accident:
 
     input: int
     sizes: tuple[int, int]
-
-
-class SizePlans:
-    """The size plan of each axis, compiled once per doctor run (None: no plan)."""
-
-    def __init__(self, graph: Graph) -> None:
-        self.graph = graph
-        self.plans: dict[int, SizePlan | None] = {}
-
-    def __getitem__(self, axis: int) -> SizePlan | None:
-        if axis not in self.plans:
-            try:
-                self.plans[axis] = SizePlan.compile(self.graph, axis)
-            except StrideError:
-                self.plans[axis] = None
-        return self.plans[axis]
 
 
 def find_accident(plan: SizePlan, merge: str, n: int) -> Accident | None:
@@ -134,7 +116,7 @@ def grid_offsets(first: Field, second: Field, size: int) -> tuple[Fraction, Frac
 
 
 def stride_mismatch(
-    analysis: Analysis, name: str, split: str, plans: SizePlans
+    analysis: Analysis, name: str, split: str, plans: Callable[[int], SizePlan | None]
 ) -> Iterator[Finding]:
     """The verdict, per axis, on the merge ``name`` whose branches' jumps differ; the
     branches split at ``split``."""
@@ -147,7 +129,7 @@ def stride_mismatch(
         strides = [str(f.jump) for f in per_branch]
         shown = ", ".join(strides)
         n = analysis.input_shape[2 + axis]
-        plan = plans[axis]
+        plan = plans(axis)
         accident = find_accident(plan, name, n) if plan is not None else None
         if accident is not None:
             yield Finding(

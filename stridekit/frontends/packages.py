@@ -15,8 +15,10 @@ Both build from a configuration, never from weights, and neither touches the net
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 from collections.abc import Callable, Iterator, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, cast
 
 from stridekit.errors import ModelError
@@ -24,9 +26,26 @@ from stridekit.errors import ModelError
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["build_hf", "build_ultralytics"]
+__all__ = ["build_hf", "build_ultralytics", "require"]
 
 YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def require(reference: str, package: str, extra: str) -> ModuleType:
+    """The optional ``package`` that ``reference`` needs, or a `ModelError` naming the
+    extra that installs it.
+
+    >>> require("torchvision:resnet18", "no_such_zoo", "vision")
+    Traceback (most recent call last):
+    ...
+    stridekit.errors.ModelError: torchvision:resnet18: no_such_zoo is not installed: pip install 'stridekit[vision]'
+    """  # noqa: E501
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        raise ModelError(
+            f"{reference}: {package} is not installed: pip install 'stridekit[{extra}]'"
+        ) from None
 
 
 def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, ...]]:
@@ -43,13 +62,8 @@ def build_ultralytics(reference: str, name: str) -> tuple[nn.Module, tuple[int, 
             f"{reference}: give a model yaml the package ships, e.g. ultralytics:"
             f"{stem or 'yolov8n'}.yaml (stridekit never loads weights)"
         )
-    try:
-        with _settings_kept():
-            from ultralytics import YOLO
-    except ImportError:
-        raise ModelError(
-            f"{reference}: ultralytics is not installed: pip install 'stridekit[ultralytics]'"
-        ) from None
+    with _settings_kept():
+        YOLO = require(reference, "ultralytics", "ultralytics").YOLO
     try:
         model = cast("nn.Module", YOLO(name, verbose=False).model)
     except FileNotFoundError:
@@ -120,12 +134,7 @@ def build_hf(
     ...
     stridekit.errors.ModelError: hf:segformer: transformers has no model class 'segformer'; did you mean SegformerModel? (give the class name, e.g. hf:SegformerForSemanticSegmentation)
     """  # noqa: E501
-    try:
-        import transformers
-    except ImportError:
-        raise ModelError(
-            f"{reference}: transformers is not installed: pip install 'stridekit[hf]'"
-        ) from None
+    transformers = require(reference, "transformers", "hf")
     cls = getattr(transformers, name, None) if name.isidentifier() else None
     config_class = getattr(cls, "config_class", None)
     if cls is None or config_class is None:

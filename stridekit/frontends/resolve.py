@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from stridekit.errors import ModelError
+from stridekit.frontends.packages import build_hf, build_ultralytics, require
 from stridekit.graph import Graph
 
 if TYPE_CHECKING:
@@ -196,12 +197,7 @@ def _build(reference: str, builder: Callable[[], nn.Module], device: str) -> nn.
 
 
 def _torchvision(reference: str, name: str, device: str) -> Resolved:
-    try:
-        import torchvision
-    except ImportError:
-        raise ModelError(
-            f"{reference}: torchvision is not installed: pip install 'stridekit[vision]'"
-        ) from None
+    torchvision = require(reference, "torchvision", "vision")
     names = torchvision.models.list_models()
     if name not in names:
         raise ModelError(
@@ -229,8 +225,6 @@ def _torchvision(reference: str, name: str, device: str) -> Resolved:
 def _package(
     reference: str, package: str, name: str, device: str, config: Mapping[str, Any] | None
 ) -> Resolved:
-    from stridekit.frontends.packages import build_hf, build_ultralytics
-
     if package == "ultralytics":
         module, shape = build_ultralytics(reference, name)
         return Resolved(reference, "ultralytics", module=module, input_shape=shape)
@@ -241,12 +235,7 @@ def _package(
 
 
 def _timm(reference: str, name: str, device: str) -> Resolved:
-    try:
-        import timm
-    except ImportError:
-        raise ModelError(
-            f"{reference}: timm is not installed: pip install 'stridekit[vision]'"
-        ) from None
+    timm = require(reference, "timm", "vision")
     if not timm.is_model(name):
         raise ModelError(
             f"unknown timm model {name!r}{_close(name, timm.list_models())} "

@@ -325,14 +325,13 @@ def _columns(fold: bool) -> Translation:
 
     def translate(call: OpCall) -> Lowered:
         op = windows.col2im if fold else windows.im2col
-        return op(
-            call.x,
-            call.out,
+        unfold = windows.Unfold(
             kernel=per_axis(call.get("kernel_size"), 2, 1),
             stride=per_axis(call.get("stride"), 2, 1),
             padding=per_axis(call.get("padding"), 2, 0),
             dilation=per_axis(call.get("dilation"), 2, 1),
         )
+        return op(call.x, call.out, unfold=unfold)
 
     return translate
 

@@ -33,22 +33,32 @@ class AxisReport:
     formula: str
 
     def to_dict(self) -> dict[str, object]:
-        w = self.window
         return {
             "input_size": self.input_size,
-            "kernel": w.kernel,
-            "stride": w.stride,
-            "dilation": w.dilation,
-            "padding": [w.pad_lo, w.pad_hi],
-            "ceil_mode": w.ceil_mode,
-            "transposed": w.transposed,
-            "output_padding": w.output_padding,
+            **window_dict(self.window),
             "output_size": self.output_size,
             "unread_real": list(self.unread_real),
             "unread_padding": list(self.unread_padding),
             "coverage": {"min": self.coverage_min, "max": self.coverage_max},
             "formula": self.formula,
         }
+
+
+def window_dict(window: Window) -> dict[str, object]:
+    """A window's arguments for JSON, as the reports of ``shape`` and ``solve`` give them.
+
+    >>> window_dict(Window(3, 2, padding=(0, 1)))
+    {'kernel': 3, 'stride': 2, 'dilation': 1, 'padding': [0, 1], 'ceil_mode': False, 'transposed': False, 'output_padding': 0}
+    """  # noqa: E501
+    return {
+        "kernel": window.kernel,
+        "stride": window.stride,
+        "dilation": window.dilation,
+        "padding": [window.pad_lo, window.pad_hi],
+        "ceil_mode": window.ceil_mode,
+        "transposed": window.transposed,
+        "output_padding": window.output_padding,
+    }
 
 
 def describe_axis(window: Window, n: int) -> AxisReport:

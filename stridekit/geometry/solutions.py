@@ -17,6 +17,7 @@ from rich.console import RenderableType
 
 from stridekit.errors import SizeError, UsageError
 from stridekit.geometry.limits import check_size
+from stridekit.geometry.report import window_dict
 from stridekit.geometry.window import Window
 from stridekit.render import Result, table
 
@@ -50,14 +51,8 @@ class Solution:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        w = self.window
         return {
-            "kernel": w.kernel,
-            "stride": w.stride,
-            "dilation": w.dilation,
-            "padding": [w.pad_lo, w.pad_hi],
-            "transposed": w.transposed,
-            "output_padding": w.output_padding,
+            **window_dict(self.window),
             "reads_all": self.reads_all,
             "missed": self.missed,
             "cost": self.cost,

@@ -18,6 +18,7 @@ a framework already ran is not.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from stridekit.errors import (
@@ -218,22 +219,30 @@ def depth_to_space(x: Meta, out: Shape | None, *, block: int) -> Lowered:
     return slide(x, "pixel_shuffle", [Resample.nearest(block)] * count, out, x.shape[1] // area)
 
 
-def im2col(
-    x: Meta,
-    out: Shape,
-    *,
-    kernel: Sequence[int],
-    stride: Sequence[int],
-    padding: Sequence[int],
-    dilation: Sequence[int],
-) -> Lowered:
+@dataclass(frozen=True)
+class Unfold:
+    """The arguments of ``F.unfold`` and ``F.fold`` (im2col, col2im), one per slid axis.
+
+    >>> Unfold((3, 3), (2, 2), (1, 1), (1, 1)).windows()[0].describe()
+    'k=3 s=2 p=(1,1)'
+    """
+
+    kernel: Sequence[int]
+    stride: Sequence[int]
+    padding: Sequence[int]
+    dilation: Sequence[int]
+
+    def windows(self) -> tuple[Window, ...]:
+        """The window of each axis (padded alike on both sides)."""
+        args = (self.kernel, self.stride, self.padding, self.dilation)
+        return tuple(Window(k, s, d, (p, p)) for k, s, p, d in zip(*args, strict=True))
+
+
+def im2col(x: Meta, out: Shape, *, unfold: Unfold) -> Lowered:
     """``F.unfold``: ``(N, C, H, W)`` → ``(N, C·kh·kw, L)``, the windows' positions
     merged in the last dim (row-major), their taps in the channels."""
-    count = len(kernel)
-    windows = tuple(
-        Window(k, s, d, (p, p))
-        for k, s, p, d in zip(kernel, stride, padding, dilation, strict=True)
-    )
+    windows = unfold.windows()
+    count = len(windows)
     axes = slid_or_none(x, count)
     if axes is None:
         return other(reason="im2col over dims that are not the spatial axes")
@@ -245,15 +254,7 @@ def im2col(
     return Lowered("unfold", on_axes(axes, windows, x.spatial), layout, out)
 
 
-def col2im(
-    x: Meta,
-    out: Shape,
-    *,
-    kernel: Sequence[int],
-    stride: Sequence[int],
-    padding: Sequence[int],
-    dilation: Sequence[int],
-) -> Lowered:
+def col2im(x: Meta, out: Shape, *, unfold: Unfold) -> Lowered:
     """``F.fold``: ``(N, C·kh·kw, L)`` → ``(N, C, H, W)``, the inverse of `im2col`: every
     output pixel sums the window taps that land on it, a transposed window per axis.
 
@@ -261,18 +262,14 @@ def col2im(
     ``floor((n + 2p − e)/s) + 1``), so they are known even when the positions in ``L``
     went through attention (VOLO's outlook attention): the jump comes back down. The
     ``(n + 2p − e) mod s`` pixels after the last window get nothing (``output_padding``)."""
-    count = len(kernel)
+    count = len(unfold.kernel)
     if len(out) != count + 2:
         return other(reason=f"col2im to {out}: expected (N, C) and {count} spatial sizes")
     windows = []
-    for k, s, p, d, n in zip(kernel, stride, padding, dilation, out[2:], strict=True):
-        e = d * (k - 1) + 1
-        positions = (n + 2 * p - e) // s + 1
-        window = Window(k, s, d, (p, p), transposed=True)
-        extra = n - window.output_size(positions)  # in [0, s)
-        if extra:
-            window = Window(k, s, d, (p, p), transposed=True, output_padding=extra)
-        windows.append(window)
+    for forward, n in zip(unfold.windows(), out[2:], strict=True):
+        window = replace(forward, transposed=True)
+        extra = n - window.output_size(forward.output_size(n))  # in [0, s)
+        windows.append(replace(window, output_padding=extra) if extra else window)
     axes = list(range(count))
     if x.layout is not None and x.rank == 3:
         owners = [g.owner for g in x.layout[2] if g.owner >= 0]

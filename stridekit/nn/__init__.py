@@ -2,7 +2,8 @@
 
 One layer per file, the functional form beside the module form:
 
-- `Conv1dSame` / `Conv2dSame` / `Conv3dSame`, `conv2d_same`, `pad_same`: TF/ONNX SAME_UPPER;
+- `Conv1dSame` / `Conv2dSame` / `Conv3dSame`, `conv_same` (also `conv2d_same`), `pad_same`:
+  TF/ONNX SAME_UPPER;
 - `BlurPool2d` / `blur_pool2d`: anti-aliased downsampling; `antialias` converts a model;
 - `SpaceToDepth` / `space_to_depth` and `SPDConv`: downsampling that drops no pixel;
 - `DiffStride2d` / `diff_stride2d`: learned real strides; `stride_penalty`, `freeze_strides`;
@@ -26,6 +27,7 @@ from stridekit.nn.conv_same import (
     conv1d_same,
     conv2d_same,
     conv3d_same,
+    conv_same,
     pad_same,
 )
 from stridekit.nn.diff_stride import DiffStride2d, diff_stride2d, stride_penalty
@@ -56,6 +58,7 @@ __all__ = [
     "conv1d_same",
     "conv2d_same",
     "conv3d_same",
+    "conv_same",
     "diff_stride2d",
     "freeze_strides",
     "match",

@@ -15,17 +15,15 @@ torch.Size([1, 8, 112, 112])
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stridekit.errors import InvalidWindowError, OutputSizeError
+from stridekit.errors import OutputSizeError
 from stridekit.geometry import same_padding
-from stridekit.nn._checks import check_int, check_tuple, spatial_sizes
-
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+from stridekit.nn._checks import check_tuple, spatial_sizes
+from stridekit.nn._pad_first import CONV, PadFirstConv, flat_pads
 
 
 def same_pads(
@@ -45,11 +43,6 @@ def same_pads(
     )
 
 
-def _flat(pads: Sequence[tuple[int, int]]) -> list[int]:
-    # F.pad wants the last axis first: (w_lo, w_hi, h_lo, h_hi, ...)
-    return [p for lo_hi in reversed(pads) for p in lo_hi]
-
-
 def pad_same(
     x: torch.Tensor,
     kernel_size: int | Sequence[int],
@@ -64,7 +57,7 @@ def pad_same(
     torch.Size([1, 1, 7, 229])
     """
     dims = x.dim() - 2
-    if dims not in _CONV:
+    if dims not in CONV:
         raise OutputSizeError(
             f"pad_same: expected a 3-d, 4-d or 5-d input (batch, channels, spatial), "
             f"got shape {tuple(x.shape)}"
@@ -75,26 +68,10 @@ def pad_same(
     pads = same_pads(spatial_sizes("pad_same", x, dims), kernel, strides, dilations)
     if not any(lo or hi for lo, hi in pads):
         return x
-    return F.pad(x, _flat(pads), value=value)
+    return F.pad(x, flat_pads(pads), value=value)
 
 
-def _conv_same(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    stride: int | Sequence[int],
-    dilation: int | Sequence[int],
-    groups: int,
-) -> torch.Tensor:
-    dims = weight.dim() - 2
-    kernel = tuple(weight.shape[2:])
-    strides = check_tuple("conv_same", "stride", stride, dims)
-    dilations = check_tuple("conv_same", "dilation", dilation, dims)
-    x = pad_same(x, kernel, strides, dilations)
-    return _CONV[dims](x, weight, bias, strides, 0, dilations, groups)
-
-
-def conv1d_same(
+def conv_same(
     x: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None = None,
@@ -102,62 +79,42 @@ def conv1d_same(
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
 ) -> torch.Tensor:
-    """``F.conv1d`` with SAME_UPPER padding.
+    """``F.conv1d``, ``F.conv2d`` or ``F.conv3d`` (by the weight's spatial axes) with
+    SAME_UPPER padding; ``conv1d_same``, ``conv2d_same`` and ``conv3d_same`` name it too.
 
     >>> import torch
     >>> conv1d_same(torch.zeros(1, 2, 513), torch.zeros(4, 2, 3), stride=16).shape
     torch.Size([1, 4, 33])
-    """
-    return _conv_same(x, weight, bias, stride, dilation, groups)
-
-
-def conv2d_same(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-) -> torch.Tensor:
-    """``F.conv2d`` with SAME_UPPER padding.
-
-    >>> import torch
     >>> conv2d_same(torch.zeros(1, 3, 6, 6), torch.zeros(4, 3, 3, 3), stride=2).shape
     torch.Size([1, 4, 3, 3])
-    """
-    return _conv_same(x, weight, bias, stride, dilation, groups)
-
-
-def conv3d_same(
-    x: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None = None,
-    stride: int | Sequence[int] = 1,
-    dilation: int | Sequence[int] = 1,
-    groups: int = 1,
-) -> torch.Tensor:
-    """``F.conv3d`` with SAME_UPPER padding.
-
-    >>> import torch
     >>> conv3d_same(torch.zeros(1, 1, 5, 6, 7), torch.zeros(2, 1, 3, 3, 3), stride=2).shape
     torch.Size([1, 2, 3, 3, 4])
     """
-    return _conv_same(x, weight, bias, stride, dilation, groups)
+    dims = weight.dim() - 2
+    if dims not in CONV or x.dim() != weight.dim():
+        raise OutputSizeError(
+            f"conv_same: expected an input (batch, channels, spatial…) and a weight (out, "
+            f"in / groups, kernel…) of 1 to 3 spatial axes alike, got input "
+            f"{tuple(x.shape)} and weight {tuple(weight.shape)}"
+        )
+    kernel = tuple(weight.shape[2:])
+    strides = check_tuple("conv_same", "stride", stride, dims)
+    dilations = check_tuple("conv_same", "dilation", dilation, dims)
+    x = pad_same(x, kernel, strides, dilations)
+    return CONV[dims](x, weight, bias, strides, 0, dilations, groups)
 
 
-class _ConvSameMixin(nn.Module):
+conv1d_same = conv2d_same = conv3d_same = conv_same
+"""`conv_same` under the names of ``F.conv1d``, ``F.conv2d`` and ``F.conv3d`` (timm's
+``conv2d_same``): the weight's spatial axes choose the convolution."""
+
+
+class _ConvSameMixin(PadFirstConv):
     """Shared SAME logic of `Conv1dSame`, `Conv2dSame` and `Conv3dSame`."""
 
-    _dims: ClassVar[int]
-    _base: ClassVar[Any]
     in_channels: int
     out_channels: int
-    groups: int
     kernel_size: tuple[int, ...]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    weight: torch.Tensor
-    bias: torch.Tensor | None
     input_size: tuple[int, ...] | None
 
     def __init__(
@@ -171,18 +128,8 @@ class _ConvSameMixin(nn.Module):
         bias: bool = True,
         input_size: int | Sequence[int] | None = None,
     ) -> None:
-        name = type(self).__name__
-        _check_conv_args(name, in_channels, out_channels, groups)
-        self._base.__init__(
-            self,
-            in_channels,
-            out_channels,
-            check_tuple(name, "kernel_size", kernel_size, self._dims),
-            check_tuple(name, "stride", stride, self._dims),
-            0,
-            check_tuple(name, "dilation", dilation, self._dims),
-            groups,
-            bias,
+        name = self._init_conv(
+            in_channels, out_channels, kernel_size, stride, dilation, groups, bias
         )
         self.input_size = (
             None if input_size is None else check_tuple(name, "input_size", input_size, self._dims)
@@ -222,12 +169,10 @@ class _ConvSameMixin(nn.Module):
                 )
         if not any(lo or hi for lo, hi in static_pads):
             return x
-        return F.pad(x, _flat(static_pads))
+        return F.pad(x, flat_pads(static_pads))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv = _CONV[self._dims]
-        x = self._pad(x)
-        return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return self._window(self._pad(x))
 
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -241,17 +186,6 @@ class _ConvSameMixin(nn.Module):
         if self.input_size is not None:
             text += f", input_size={self.input_size}"
         return text
-
-
-def _check_conv_args(name: str, in_channels: int, out_channels: int, groups: int) -> None:
-    check_int(name, "in_channels", in_channels)
-    check_int(name, "out_channels", out_channels)
-    check_int(name, "groups", groups)
-    if in_channels % groups or out_channels % groups:
-        raise InvalidWindowError(
-            f"{name}: in_channels {in_channels} and out_channels {out_channels} must both "
-            f"be divisible by groups {groups}"
-        )
 
 
 class Conv1dSame(_ConvSameMixin, nn.Conv1d):

@@ -18,16 +18,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from stridekit.errors import InvalidWindowError, UnsupportedError
-from stridekit.nn._checks import check_int, check_pad_mode, check_tuple, torch_pad_mode
+from stridekit.nn._checks import check_pad_mode, check_tuple, torch_pad_mode
+from stridekit.nn._pad_first import PadFirstConv, flat_pads
 
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
 
 Pads = tuple[tuple[int, int], ...]
@@ -54,25 +54,8 @@ def check_pads(layer: str, padding: Any, dims: int) -> Pads:
     return tuple(pads)
 
 
-def flat_pads(pads: Pads) -> list[int]:
-    """``F.pad``'s argument: the last axis first.
-
-    >>> flat_pads(((0, 1), (2, 3)))
-    [2, 3, 0, 1]
-    """
-    return [p for lo_hi in reversed(pads) for p in lo_hi]
-
-
-class _ConvPaddedMixin(nn.Module):
+class _ConvPaddedMixin(PadFirstConv):
     """Shared logic of `Conv1dPadded`, `Conv2dPadded`, `Conv3dPadded`."""
-
-    _dims: ClassVar[int]
-    _base: ClassVar[Any]
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    groups: int
-    weight: torch.Tensor
-    bias: torch.Tensor | None
 
     def __init__(
         self,
@@ -86,17 +69,8 @@ class _ConvPaddedMixin(nn.Module):
         bias: bool = True,
         padding_mode: str = "zeros",
     ) -> None:
-        name = type(self).__name__
-        self._base.__init__(
-            self,
-            check_int(name, "in_channels", in_channels),
-            check_int(name, "out_channels", out_channels),
-            check_tuple(name, "kernel_size", kernel_size, self._dims),
-            check_tuple(name, "stride", stride, self._dims),
-            0,
-            check_tuple(name, "dilation", dilation, self._dims),
-            check_int(name, "groups", groups),
-            bias,
+        name = self._init_conv(
+            in_channels, out_channels, kernel_size, stride, dilation, groups, bias
         )
         self.pads = check_pads(name, padding, self._dims)
         self.pad_mode = check_pad_mode(name, padding_mode)
@@ -123,8 +97,7 @@ class _ConvPaddedMixin(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if any(lo or hi for lo, hi in self.pads):
             x = F.pad(x, flat_pads(self.pads), mode=torch_pad_mode(self.pad_mode))
-        conv = _CONV[self._dims]
-        return conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return self._window(x)
 
     def extra_repr(self) -> str:
         return f"{self._base.extra_repr(self)}, pads={self.pads}"

@@ -36,12 +36,9 @@ difference ``d(n)`` moves by ``P·(r_a − r_b) ≠ 0`` per period: from each re
 ``n₀`` at most one ``n = n₀ + k·P`` makes them equal, ``k = −d(n₀)/(P·(r_a − r_b))``. The
 valid sizes are then finite, a `SizeSet` with a maximum.
 
->>> from stridekit.geometry import Window
->>> from stridekit.graph import Node
->>> g = Graph(input_shape=(1, 3, 64, 64))
->>> w = Window(3, 2)
->>> _ = g.add(Node("c", "conv", ("input",), ((1, 3, 64, 64),), (1, 8, 31, 31), (w, w)))
->>> _ = g.add(Node("d", "conv", ("c",), ((1, 8, 31, 31),), (1, 8, 15, 15), (w, w)))
+>>> from stridekit.frontends.spec import load_spec
+>>> conv = {"type": "conv", "channels": 8, "kernel": 3, "stride": 2}
+>>> g = load_spec({"input": [1, 3, 64, 64], "layers": [conv, conv]})   # 64 → 31 → 15
 >>> plan = SizePlan.compile(g, axis=0)
 >>> plan.period, plan.sizes(67)      # input 67 → floor((67 − 3)/2) + 1 = 33 → 16
 (4, [67, 33, 16])
@@ -52,9 +49,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from math import lcm
+from typing import TypeVar
 
-from stridekit.errors import OutputSizeError, UnsupportedError
+from stridekit.errors import OutputSizeError, StrideError, UnsupportedError
 from stridekit.geometry import Resample, SizeSet, Window
 from stridekit.geometry.solve import reduce_period
 from stridekit.graph import GLOBAL_OPS, MERGE_OPS, Graph, Node
@@ -306,3 +305,31 @@ def model_valid_sizes(graph: Graph, axis: int = 0) -> SizeSet:
     '4k+3 (n >= 7)'
     """
     return SizePlan.compile(graph, axis).valid_sizes()
+
+
+T = TypeVar("T")
+
+
+def each_axis(compute: Callable[[int], T]) -> Callable[[int], T | None]:
+    """``compute(axis)`` once per axis asked, None for an axis where it raises a
+    `StrideError` (sizes the algebra cannot tell): the doctor's rules ask per axis.
+
+    >>> asked = []
+    >>> def period(axis: int) -> int:
+    ...     asked.append(axis)
+    ...     if axis == 1:
+    ...         raise UnsupportedError("no size rule on axis 1")
+    ...     return 32
+    >>> periods = each_axis(period)
+    >>> periods(0), periods(1), periods(0), asked
+    (32, None, 32, [0, 1])
+    """
+
+    @cache
+    def answer(axis: int) -> T | None:
+        try:
+            return compute(axis)
+        except StrideError:
+            return None
+
+    return answer

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from stridekit.graph import MERGE_OPS
-from stridekit.layer_record import jsonable
+from stridekit.layer_record import jsonable, record_dict
 from stridekit.render import Result, axes_text
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
@@ -60,17 +60,7 @@ class StoryLayer:
     local_rf: tuple[Fraction, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "index": self.index,
-                "name": self.name,
-                "op": self.op,
-                "size": self.size,
-                "jump": self.jump,
-                "rf": self.rf,
-                "local_rf": self.local_rf,
-            }
-        )
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -82,7 +72,7 @@ class Stage:
     jump: tuple[Fraction, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"first": self.first, "last": self.last, "jump": self.jump})
+        return record_dict(self)
 
 
 @dataclass(frozen=True)
@@ -131,15 +121,7 @@ class OutputMark:
         return f"{name} /{axes_text(self.stride)} {'x'.join(map(str, self.grid))}"
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable(
-            {
-                "index": self.index,
-                "output": self.output,
-                "level": self.level,
-                "stride": self.stride,
-                "grid": self.grid,
-            }
-        )
+        return record_dict(self)
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,11 @@ def _phases_lowered(order: list[tuple[int, int]]) -> Lowered:
     )
 
 
+UNFOLD = windows.Unfold(kernel=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(1, 1))
+
+
 def _unfolded() -> Meta:
-    low = windows.im2col(
-        meta(), (1, 18, 12), kernel=(3, 3), stride=(2, 2), padding=(1, 1), dilation=(1, 1)
-    )
+    low = windows.im2col(meta(), (1, 18, 12), unfold=UNFOLD)
     return Meta((1, 18, 12), low.layout, 2)
 
 
@@ -195,12 +196,10 @@ CASES: dict[str, Case] = {
         (1, 8, 4, 3), "reads"),
     "im2col": Case(
         "im2col", lambda x: F.unfold(x, 3, padding=1, stride=2),
-        lambda: windows.im2col(meta(), (1, 18, 12), kernel=(3, 3), stride=(2, 2), padding=(1, 1),
-                               dilation=(1, 1)), "unfold", oracle="reads"),
+        lambda: windows.im2col(meta(), (1, 18, 12), unfold=UNFOLD), "unfold", oracle="reads"),
     "col2im_after_im2col": Case(
         "col2im", lambda x: F.fold(x, (7, 6), 3, padding=1, stride=2),
-        lambda: windows.col2im(_unfolded(), (1, 2, 7, 6), kernel=(3, 3), stride=(2, 2),
-                               padding=(1, 1), dilation=(1, 1)), "fold", (1, 18, 12),
+        lambda: windows.col2im(_unfolded(), (1, 2, 7, 6), unfold=UNFOLD), "fold", (1, 18, 12),
         source=_unfolded),
     "tensor_unfold": Case(
         "tensor_unfold", lambda x: x.unfold(2, 3, 2),

@@ -159,3 +159,13 @@ def test_bad_arguments_raise_stride_error(kwargs: dict, message: str) -> None:
 def test_wrong_rank_input() -> None:
     with pytest.raises(StrideError, match="expected a 3-d, 4-d or 5-d input"):
         pad_same(torch.zeros(4, 4), 3)
+
+
+@pytest.mark.parametrize(
+    ("x", "weight"),
+    [((1, 3, 8, 8), (4, 3, 3)), ((1, 3, 8), (4, 3, 3, 3)), ((1, 3), (4, 3))],
+)
+def test_functional_form_needs_input_and_weight_of_one_rank(x: tuple, weight: tuple) -> None:
+    # F.conv2d would raise a RuntimeError (or pad_same a KeyError): a StrideError says why
+    with pytest.raises(OutputSizeError, match=r"spatial axes alike, got input"):
+        conv2d_same(torch.zeros(x), torch.zeros(weight))

@@ -65,6 +65,8 @@ def test_bad_arguments() -> None:
         Conv2dPadded(3, 4, 3, padding=((0, 1),))
     with pytest.raises(InvalidWindowError, match="padding must be an integer >= 0"):
         Conv2dPadded(3, 4, 3, padding=-1)
+    with pytest.raises(InvalidWindowError, match="must both be divisible by groups 2"):
+        Conv2dPadded(3, 4, 3, groups=2)
     with pytest.raises(UnsupportedError, match=r"expected a torch\.nn max or average pool"):
         PaddedPool(nn.Conv2d(3, 4, 3), 1)
     with pytest.raises(UnsupportedError, match="return_indices"):

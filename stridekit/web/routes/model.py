@@ -24,6 +24,12 @@ from stridekit.web.state import Explorer, explorer
 router = APIRouter(prefix="/api", tags=["model"], responses={**RESULT, **ERRORS})
 
 
+async def _job(kind: str, request: ModelRequest | CompareRequest, state: Explorer) -> Response:
+    """Job ``kind`` on the request's model (or models), run in the worker pool."""
+    params, blob = request.job_params(state.limits, state.uploads)
+    return json_text(await state.pool.run(kind, params, blob))
+
+
 @router.post("/upload", response_class=Response)
 async def upload(file: UploadFile = File(...), state: Explorer = Depends(explorer)) -> Response:
     """Keep a model file, ``.onnx``, ``.keras`` or ``.tflite`` by its name (checked as data,
@@ -37,38 +43,33 @@ async def upload(file: UploadFile = File(...), state: Explorer = Depends(explore
 @router.post("/analyze", response_class=Response)
 async def analyze(request: AnalyzeRequest, state: Explorer = Depends(explorer)) -> Response:
     """Per-layer shapes, stride, jump, receptive field, FLOPs and params."""
-    params, blob = request.job_params(state.limits, state.uploads)
-    return json_text(await state.pool.run("analyze", params, blob))
+    return await _job("analyze", request, state)
 
 
 @router.post("/doctor", response_class=Response)
 async def doctor(request: DoctorRequest, state: Explorer = Depends(explorer)) -> Response:
     """The doctor's findings, most severe first, each with its numbers and a fix."""
-    params, blob = request.job_params(state.limits, state.uploads)
-    return json_text(await state.pool.run("doctor", params, blob))
+    return await _job("doctor", request, state)
 
 
 @router.post("/sizes", response_class=Response)
 async def sizes(request: SizesRequest, state: Explorer = Depends(explorer)) -> Response:
     """The input sizes at which no pixel is dropped and merges stay equal, per axis."""
-    params, blob = request.job_params(state.limits, state.uploads)
-    return json_text(await state.pool.run("sizes", params, blob))
+    return await _job("sizes", request, state)
 
 
 @router.post("/network", response_class=Response)
 async def network(request: ModelRequest, state: Explorer = Depends(explorer)) -> Response:
     """The network diagram (``stridekit viz network``): stages of equal stride, merges,
     the receptive field; its data, a summary, and the SVG."""
-    params, blob = request.job_params(state.limits, state.uploads)
-    return json_text(await state.pool.run("network", params, blob))
+    return await _job("network", request, state)
 
 
 @router.post("/compare", response_class=Response)
 async def compare(request: CompareRequest, state: Explorer = Depends(explorer)) -> Response:
     """Two models side by side (``stridekit compare``): their spatial layers aligned, what
     differs per layer, the first divergence with its fix, the offset at the output."""
-    params, blob = request.job_params(state.limits, state.uploads)
-    return json_text(await state.pool.run("compare", params, blob))
+    return await _job("compare", request, state)
 
 
 @router.post("/plan", response_class=Response)
