@@ -56,6 +56,15 @@ def per_axis(value: T | Sequence[T], axes: int, what: str) -> tuple[T, ...]:
     return values
 
 
+def output_sizes(windows: Sequence[Window], sizes: Sequence[int]) -> tuple[int, ...]:
+    """The output size of ``windows[i]`` on ``sizes[i]`` pixels, axis by axis.
+
+    >>> output_sizes([Window(3, 2), Window(1)], (7, 5))
+    (3, 5)
+    """
+    return tuple(w.output_size(n) for w, n in zip(windows, sizes, strict=True))
+
+
 def windows_text(windows: Sequence[Window]) -> str:
     """An op's windows in words: one when every axis has the same, else one per axis.
 
@@ -191,13 +200,9 @@ class Op:
         )
 
     @property
-    def transposed(self) -> bool:
-        return self.windows[0].transposed
-
-    @property
     def output_sizes(self) -> tuple[int, ...]:
         """The output's size on each axis."""
-        return tuple(w.output_size(n) for w, n in zip(self.windows, self.sizes, strict=True))
+        return output_sizes(self.windows, self.sizes)
 
     @property
     def window_text(self) -> str:

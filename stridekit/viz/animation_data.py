@@ -20,7 +20,7 @@ from functools import cached_property
 from typing import Any, Self
 
 from stridekit.errors import SizeError
-from stridekit.geometry.op import Op, windows_text
+from stridekit.geometry.op import Op, output_sizes, windows_text
 from stridekit.geometry.window import Window
 
 MAX_CELLS = 64  # per axis: an animation draws every cell of the padded input and output
@@ -92,7 +92,7 @@ class AnimationData:
 
     @cached_property
     def output_sizes(self) -> tuple[int, ...]:
-        return tuple(w.output_size(n) for w, n in zip(self.windows, self.sizes, strict=True))
+        return output_sizes(self.windows, self.sizes)
 
     @cached_property
     def grid(self) -> tuple[tuple[int, int], ...]:
