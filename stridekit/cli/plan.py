@@ -10,7 +10,6 @@ import yaml
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, parse_ints, parse_sizes
 from stridekit.design.plan import Constraints
 from stridekit.design.plan_report import plan_report
 from stridekit.design.presets import (
@@ -21,7 +20,8 @@ from stridekit.design.presets import (
     with_overrides,
     with_volume_drop,
 )
-from stridekit.geometry.notation import parse_drop
+from stridekit.errors import UsageError
+from stridekit.geometry.notation import parse_drop, parse_ints, parse_sizes
 from stridekit.objects import parse_objects
 
 

@@ -14,8 +14,10 @@ import typer
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, op_options, parse_input_shape
+from stridekit.cli.parsing import op_options
+from stridekit.errors import UsageError
 from stridekit.geometry import Op
+from stridekit.geometry.notation import parse_input_shape
 from stridekit.viz.figure import Picture, Saved
 
 viz = typer.Typer(
