@@ -92,7 +92,18 @@ def _op_parameters(optional: bool) -> list[inspect.Parameter]:
 def op_options(*, optional: bool = False) -> Callable[[Command], Command]:
     """A command's ``op`` parameter (an `Op`) as the nine options of ``stridekit shape``,
     parsed by `Op.parse`; with ``optional``, ``--size`` and ``--kernel`` may both be left
-    out (another source instead, e.g. ``--model``) and ``op`` is None then."""
+    out (another source instead, e.g. ``--model``) and ``op`` is None then.
+
+    >>> from typer.testing import CliRunner
+    >>> probe = typer.Typer()
+    >>> @probe.command()
+    ... @op_options()
+    ... def show(op: Op) -> None:
+    ...     print(op.output_sizes)
+    >>> arguments = "--size 224x225 --kernel 7 --stride 2 --padding 3".split()
+    >>> CliRunner().invoke(probe, arguments).output.strip()
+    '(112, 113)'
+    """
 
     def decorate(command: Command) -> Command:
         signature = inspect.signature(command, eval_str=True)

@@ -90,17 +90,7 @@ class ShapeRequest(BaseModel):
         3
         """
         self.sizes(limit)  # the explorer's own bounds first
-        return Op.parse(
-            self.size,
-            self.kernel,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            op=self.op,
-            ceil_mode=self.ceil_mode,
-            output_padding=self.output_padding,
-            convention=self.convention,
-        )
+        return Op.parse(**self.model_dump())  # the fields are Op.parse's, in the CLI's text
 
     def report(self, limits: Limits | None = None) -> ShapeReport:
         """``stridekit shape``'s answer."""
