@@ -11,13 +11,14 @@ from stridekit.analysis import Analysis, analyze
 from stridekit.compare import Comparison, compare
 from stridekit.doctor import doctor
 from stridekit.errors import StrideError
-from stridekit.geometry import Field, Window, output_size, same_padding
+from stridekit.geometry import Field, Op, Window, output_size, same_padding
 from stridekit.version import __version__
 
 __all__ = [
     "Analysis",
     "Comparison",
     "Field",
+    "Op",
     "StrideError",
     "Window",
     "__version__",

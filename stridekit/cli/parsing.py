@@ -1,93 +1,135 @@
-"""Parse the CLI's compact notations: ``224x320``, ``2:3``, ``k=3,s=2,p=1``."""
+"""Parse the CLI's compact notations: ``k=3,s=2,p=1`` (a window), ``key=value`` (a
+model's config), and an op's options (`op_options`: ``--size --kernel --stride ...``,
+read by `stridekit.Op.parse`). The notations the explorer reads too (``224x320``,
+``2:3``, ``1x3x224x224``) live below both, in `stridekit.geometry.notation`; they are
+named here for the CLI's commands."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
 
 from stridekit.errors import UsageError
-from stridekit.geometry import Window
 from stridekit.geometry.limits import MAX_SIZE, check_size
-from stridekit.geometry.padding import PaddingSpec
+from stridekit.geometry.notation import parse_input_shape, parse_ints, parse_padding, parse_sizes
+from stridekit.geometry.op import Op
+from stridekit.geometry.ops import OPS
+from stridekit.geometry.padding import CONVENTIONS
+from stridekit.geometry.window import Window
 
 __all__ = [
     "UsageError",
+    "op_options",
     "parse_config",
     "parse_input_shape",
     "parse_ints",
     "parse_layer",
-    "parse_op_arguments",
     "parse_padding",
     "parse_sizes",
 ]
 
+Command = Callable[..., None]
 
-def parse_ints(text: str, what: str, minimum: int = 0) -> tuple[int, ...]:
-    """``"224x320"`` → ``(224, 320)``: integers in ``minimum..MAX_SIZE`` (a kernel, a
-    stride, a padding or a size, each bounded as a size is: `check_size`).
 
-    >>> parse_ints("224x320", "size")
-    (224, 320)
+def _option(name: str, kind: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
+    annotation = Annotated[kind, typer.Option(flag, help=help)]
+    return inspect.Parameter(
+        name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+    )
+
+
+def _op_parameters(optional: bool) -> list[inspect.Parameter]:
+    """The options of one op, in the order ``--help`` lists them (``op_name`` is ``--op``:
+    the command's own ``op`` parameter receives the `Op`)."""
+    required = inspect.Parameter.empty
+    return [
+        _option(
+            "size",
+            str | None if optional else str,
+            None if optional else required,
+            "--size",
+            "Input size per axis, e.g. 224 or 224x320.",
+        ),
+        _option(
+            "kernel",
+            str | None if optional else str,
+            None if optional else required,
+            "--kernel",
+            "Kernel size (per axis: 7 or 7x5).",
+        ),
+        _option(
+            "stride",
+            str | None,
+            None,
+            "--stride",
+            "Stride (default 1; for pooling the kernel size, like PyTorch).",
+        ),
+        _option(
+            "padding",
+            str,
+            "0",
+            "--padding",
+            "3, 2:3 (lo:hi), same, valid or causal; per axis joined by x.",
+        ),
+        _option("dilation", str, "1", "--dilation", "Dilation (per axis)."),
+        _option("op_name", str, "conv", "--op", f"One of: {', '.join(OPS)}."),
+        _option("ceil_mode", bool, False, "--ceil-mode", "Pooling's ceil_mode."),
+        _option("output_padding", str, "0", "--output-padding", "conv_transpose only."),
+        _option(
+            "convention",
+            str,
+            "torch",
+            "--convention",
+            f"Padding convention: {', '.join(CONVENTIONS)}.",
+        ),
+    ]
+
+
+def op_options(*, optional: bool = False) -> Callable[[Command], Command]:
+    """A command's ``op`` parameter (an `Op`) as the nine options of ``stridekit shape``,
+    parsed by `Op.parse`; with ``optional``, ``--size`` and ``--kernel`` may both be left
+    out (another source instead, e.g. ``--model``) and ``op`` is None then.
+
+    >>> from typer.testing import CliRunner
+    >>> probe = typer.Typer()
+    >>> @probe.command()
+    ... @op_options()
+    ... def show(op: Op) -> None:
+    ...     print(op.output_sizes)
+    >>> arguments = "--size 224x225 --kernel 7 --stride 2 --padding 3".split()
+    >>> CliRunner().invoke(probe, arguments).output.strip()
+    '(112, 113)'
     """
-    try:
-        values = tuple(int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise UsageError(f"--{what} {text!r}: expected integers like 224 or 224x320") from None
-    for value in values:
-        check_size(value, f"--{what}", minimum)
-    return values
 
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        own = list(signature.parameters.values())
+        at = [p.name for p in own].index("op")
+        options = _op_parameters(optional)
+        parameters = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for p in own[:at] + options + own[at + 1 :]
+        ]
 
-def parse_sizes(text: str, what: str) -> tuple[int, ...]:
-    """Sizes per axis, each in ``1..MAX_SIZE``: ``"480x640"`` → ``(480, 640)``.
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            texts = {p.name: values.pop(p.name) for p in options}
+            size, kernel, name = texts.pop("size"), texts.pop("kernel"), texts.pop("op_name")
+            if size is None and kernel is None:
+                return command(**values, op=None)
+            if size is None or kernel is None:
+                raise UsageError("give an op with both --size and --kernel")
+            return command(**values, op=Op.parse(size, kernel, op=name, **texts))
 
-    >>> parse_sizes("480x640", "images")
-    (480, 640)
-    """
-    return parse_ints(text, what, minimum=1)
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
 
-
-def parse_padding(text: str) -> tuple[PaddingSpec, ...]:
-    """Per-axis padding: ``3``, ``2:3`` (lo:hi), ``same``, ``valid``, ``causal``, ``1x2:3``.
-
-    >>> parse_padding("same"), parse_padding("1x2:3")
-    (('same',), (1, (2, 3)))
-    """
-    if text.lower() in ("same", "valid", "causal"):
-        return (text.lower(),)
-    axes: list[PaddingSpec] = []
-    for part in text.lower().split("x"):
-        try:
-            pads = tuple(int(p) for p in part.split(":"))
-        except ValueError:
-            pads = ()
-        if len(pads) not in (1, 2):
-            raise UsageError(
-                f"--padding {text!r}: expected 3, 2:3 (lo:hi), same, valid or causal, "
-                "per axis joined by x"
-            )
-        for pad in pads:  # negative: Window says to crop instead
-            check_size(pad, "--padding", -MAX_SIZE)
-        axes.append(pads[0] if len(pads) == 1 else (pads[0], pads[1]))
-    return tuple(axes)
-
-
-def parse_op_arguments(
-    size: str, kernel: str, stride: str | None, padding: str, dilation: str, output_padding: str
-) -> dict[str, Any]:
-    """The per-axis arguments of one op (``stridekit shape``, ``viz conv``, the explorer's
-    layer tab), parsed for `stridekit.geometry.op_windows.op_windows`.
-
-    >>> parse_op_arguments("224x320", "3", None, "1x2:3", "1", "0")["padding"]
-    [1, (2, 3)]
-    """
-    return {
-        "size": parse_sizes(size, "size"),
-        "kernel": list(parse_ints(kernel, "kernel", 1)),
-        "stride": None if stride is None else list(parse_ints(stride, "stride", 1)),
-        "padding": list(parse_padding(padding)),
-        "dilation": list(parse_ints(dilation, "dilation", 1)),
-        "output_padding": list(parse_ints(output_padding, "output-padding")),
-    }
+    return decorate
 
 
 LAYER_KEYS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "op": "output_padding"}
@@ -125,20 +167,6 @@ def parse_layer(text: str) -> Window:
     if "kernel" not in fields:
         raise UsageError(f"--layer {text!r}: the kernel k= is required")
     return Window(**fields)  # type: ignore[arg-type]
-
-
-def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
-    """``--input 1x3x224x224``; None lets the model's source suggest one.
-
-    >>> parse_input_shape("1x3x224x224"), parse_input_shape(None)
-    ((1, 3, 224, 224), None)
-    """
-    if text is None:
-        return None
-    shape = parse_sizes(text, "input")
-    if len(shape) < 3:
-        raise UsageError(f"--input {text!r}: give N x C x spatial sizes, e.g. 1x3x224x224")
-    return shape
 
 
 def parse_config(pairs: list[str] | None) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from pathlib import Path
 
 import typer
@@ -11,7 +10,6 @@ import yaml
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, parse_ints, parse_sizes
 from stridekit.design.plan import Constraints
 from stridekit.design.plan_report import plan_report
 from stridekit.design.presets import (
@@ -22,6 +20,8 @@ from stridekit.design.presets import (
     with_overrides,
     with_volume_drop,
 )
+from stridekit.errors import UsageError
+from stridekit.geometry.notation import parse_drop, parse_ints, parse_sizes
 from stridekit.objects import parse_objects
 
 
@@ -112,18 +112,3 @@ def plan_command(
     if write_spec is not None:
         write_spec.write_text(yaml.safe_dump(report.spec(), sort_keys=False))
     emit(report, fmt)
-
-
-def parse_drop(text: str) -> Fraction | None:
-    """``--max-volume-drop``: a number >= 1 (``2``, ``1.5``, ``3/2``) or ``off``."""
-    if text.strip().lower() in ("off", "none"):
-        return None
-    try:
-        drop = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise UsageError(
-            f"--max-volume-drop {text!r}: give a number >= 1, e.g. 2, or off"
-        ) from None
-    if drop < 1:
-        raise UsageError(f"--max-volume-drop {text}: give a number >= 1 (or off), got {drop}")
-    return drop

@@ -14,9 +14,10 @@ import typer
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import UsageError, parse_input_shape, parse_op_arguments
-from stridekit.geometry import OPS
-from stridekit.geometry.padding import CONVENTIONS
+from stridekit.cli.parsing import op_options
+from stridekit.errors import UsageError
+from stridekit.geometry import Op
+from stridekit.geometry.notation import parse_input_shape
 from stridekit.viz.figure import Picture, Saved
 
 viz = typer.Typer(
@@ -25,23 +26,6 @@ viz = typer.Typer(
 )
 app.add_typer(viz, name="viz")
 
-Size = Annotated[str, typer.Option("--size", help="Input size per axis, e.g. 7 or 7x7.")]
-Kernel = Annotated[str, typer.Option("--kernel", help="Kernel size (per axis: 3 or 3x5).")]
-Stride = Annotated[
-    str | None,
-    typer.Option("--stride", help="Stride (default 1; for pooling the kernel size)."),
-]
-Padding = Annotated[
-    str,
-    typer.Option("--padding", help="3, 2:3 (lo:hi), same, valid or causal; per axis joined by x."),
-]
-Dilation = Annotated[str, typer.Option("--dilation", help="Dilation (per axis).")]
-Op = Annotated[str, typer.Option("--op", help=f"One of: {', '.join(OPS)}.")]
-CeilMode = Annotated[bool, typer.Option("--ceil-mode", help="Pooling's ceil_mode.")]
-OutputPadding = Annotated[str, typer.Option("--output-padding", help="conv_transpose only.")]
-Convention = Annotated[
-    str, typer.Option("--convention", help=f"Padding convention: {', '.join(CONVENTIONS)}.")
-]
 Model = Annotated[
     str,
     typer.Argument(
@@ -77,16 +61,9 @@ def _done(picture: Picture, path: Path, fmt: Format) -> None:
 
 
 @viz.command("conv")
+@op_options()
 def conv(
-    size: Size,
-    kernel: Kernel,
-    stride: Stride = None,
-    padding: Padding = "0",
-    dilation: Dilation = "1",
-    op: Op = "conv",
-    ceil_mode: CeilMode = False,
-    output_padding: OutputPadding = "0",
-    convention: Convention = "torch",
+    op: Op,
     fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 2.0,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="conv.gif (default), .svg or .html.")
@@ -99,22 +76,13 @@ def conv(
     """
     from stridekit.viz.animation import animate_conv
 
-    options = parse_op_arguments(size, kernel, stride, padding, dilation, output_padding)
-    movie = animate_conv(**options, op=op, ceil_mode=ceil_mode, convention=convention, fps=fps)
-    _done(movie, _output(output, "conv.gif"), fmt)
+    _done(animate_conv(op, fps=fps), _output(output, "conv.gif"), fmt)
 
 
 @viz.command("coverage")
+@op_options(optional=True)
 def coverage(
-    size: Annotated[str | None, typer.Option("--size", help="Input size per axis (an op).")] = None,
-    kernel: Annotated[str | None, typer.Option("--kernel", help="Kernel size (an op).")] = None,
-    stride: Stride = None,
-    padding: Padding = "0",
-    dilation: Dilation = "1",
-    op: Op = "conv",
-    ceil_mode: CeilMode = False,
-    output_padding: OutputPadding = "0",
-    convention: Convention = "torch",
+    op: Op | None,
     model: Annotated[
         str | None, typer.Option("--model", help="A model reference, instead of one op.")
     ] = None,
@@ -138,18 +106,17 @@ def coverage(
     from stridekit.viz.coverage import draw_coverage, draw_model_coverage
 
     if model is not None:
-        if size is not None or kernel is not None:
+        if op is not None:
             raise UsageError("give either --model or an op (--size, --kernel), not both")
         heatmap = draw_model_coverage(
             model, parse_input_shape(input_shape), layer=layer, layers=layers
         )
     else:
-        if size is None or kernel is None:
+        if op is None:
             raise UsageError("give an op (--size and --kernel) or a model (--model)")
         if layer is not None or layers is not None or input_shape is not None:
             raise UsageError("--layer, --layers and --input go with --model")
-        options = parse_op_arguments(size, kernel, stride, padding, dilation, output_padding)
-        heatmap = draw_coverage(**options, op=op, ceil_mode=ceil_mode, convention=convention)
+        heatmap = draw_coverage(op)
     _done(heatmap, _output(output, "coverage.png"), fmt)
 
 

@@ -4,6 +4,7 @@ This package never imports torch; the rest of stridekit builds on it.
 """
 
 from stridekit.geometry.field import Field, Merge, merge_fields
+from stridekit.geometry.op import Op, OpArguments
 from stridekit.geometry.ops import OPS, OpRule, make_window, output_size
 from stridekit.geometry.padding import CONVENTIONS, resolve_padding, same_padding
 from stridekit.geometry.report import (
@@ -31,6 +32,8 @@ __all__ = [
     "AxisReport",
     "Field",
     "Merge",
+    "Op",
+    "OpArguments",
     "OpRule",
     "Resample",
     "ShapeReport",

@@ -1,4 +1,4 @@
-"""A `ConvAnimation` as a GIF: palette frames painted with numpy, written by Pillow.
+"""An animation's data as a GIF: palette frames painted with numpy, written by Pillow.
 
 The picture is drawn once (grids, text, legend: the layout the SVG uses); each frame
 copies it and paints its taps, the window's outline, the output cell and the caption.
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from stridekit.viz.animation import ConvAnimation
+from stridekit.viz.animation_data import AnimationData
 from stridekit.viz.animation_layout import FONT_SIZE, SWATCH, Layout, animation_layout
 from stridekit.viz.palette import LEGEND, PALETTE, rgb
 
@@ -88,7 +88,7 @@ def _outline(pixels: np.ndarray, box: tuple[int, int, int, int], colour: str) ->
     pixels[y : y + height + 1, x + width - 1 : x + width + 1] = index
 
 
-def _base(movie: ConvAnimation, layout: Layout) -> np.ndarray:
+def _base(movie: AnimationData, layout: Layout) -> np.ndarray:
     pixels = np.full((layout.height, layout.width), INDEX["background"], dtype=np.uint8)
     for cell, kind in movie.cells:
         _cell(pixels, *layout.input_cell(cell), layout.cell, kind, border=True)
@@ -107,7 +107,7 @@ def _base(movie: ConvAnimation, layout: Layout) -> np.ndarray:
     return pixels
 
 
-def frame_images(movie: ConvAnimation) -> list[Image.Image]:
+def frame_images(movie: AnimationData) -> list[Image.Image]:
     """The frames as Pillow palette images (what the GIF holds, before encoding)."""
     from PIL import Image
 
@@ -129,7 +129,7 @@ def frame_images(movie: ConvAnimation) -> list[Image.Image]:
     return images
 
 
-def animation_gif(movie: ConvAnimation) -> bytes:
+def animation_gif(movie: AnimationData) -> bytes:
     """The animation as GIF bytes, looping, ``1/fps`` seconds a frame."""
     first, *rest = frame_images(movie)
     buffer = io.BytesIO()

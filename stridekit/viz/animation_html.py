@@ -1,4 +1,4 @@
-"""A `ConvAnimation` as a self-contained HTML player: play, pause, step, and a slider.
+"""An animation's data as a self-contained HTML player: play, pause, step, and a slider.
 
 The player holds the animated SVG (`animation_svg`) with its CSS animation switched off;
 a few lines of script show one frame group at a time. Nothing is fetched: the page works
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from html import escape
 
-from stridekit.viz.animation import ConvAnimation
+from stridekit.viz.animation_data import AnimationData
 from stridekit.viz.animation_svg import animation_svg, prefix
 
 SCRIPT = """
@@ -49,7 +49,7 @@ SCRIPT = """
 """
 
 
-def player(movie: ConvAnimation) -> str:
+def player(movie: AnimationData) -> str:
     """The player as an HTML fragment (a ``<div>`` with its style and script)."""
     p = prefix(movie)
     style = (
@@ -73,7 +73,7 @@ def player(movie: ConvAnimation) -> str:
     )
 
 
-def animation_html(movie: ConvAnimation) -> str:
+def animation_html(movie: AnimationData) -> str:
     """A whole page: the player and nothing else."""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

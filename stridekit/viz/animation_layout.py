@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from stridekit.viz.animation import ConvAnimation
+from stridekit.viz.animation_data import AnimationData
 from stridekit.viz.palette import LEGEND
 
 FONT_SIZE = 13
@@ -71,7 +71,7 @@ def _text_width(text: str) -> int:
     return int(len(text) * CHAR_WIDTH) + 1
 
 
-def animation_layout(movie: ConvAnimation) -> Layout:
+def animation_layout(movie: AnimationData) -> Layout:
     """The layout of ``movie``: cells as large as `GRID_BUDGET` allows (8 to 32 pixels)."""
     grid = movie.grid if len(movie.grid) == 2 else ((0, 0), movie.grid[0])
     rows_in, cols_in = (last - first + 1 for first, last in grid)

@@ -1,4 +1,4 @@
-"""A `ConvAnimation` as an animated SVG: CSS keyframes, no script, plays in an ``<img>``.
+"""An animation's data as an animated SVG: CSS keyframes, no script, plays in an ``<img>``.
 
 The input and output grids are drawn once; each frame is a group (``class="P-f"``)
 holding the cells its window reads (``P-tap``), the window's outline (``P-span``), the
@@ -19,14 +19,14 @@ from __future__ import annotations
 import hashlib
 from xml.sax.saxutils import escape, quoteattr
 
-from stridekit.viz.animation import ConvAnimation, Frame
+from stridekit.viz.animation_data import AnimationData, Frame
 from stridekit.viz.animation_layout import FONT_SIZE, SWATCH, Layout, animation_layout
 from stridekit.viz.palette import LEGEND, PALETTE
 
 FONTS = "DejaVu Sans, Helvetica, Arial, sans-serif"
 
 
-def prefix(movie: ConvAnimation) -> str:
+def prefix(movie: AnimationData) -> str:
     """A short name for ids and classes, the same for the same animation.
 
     >>> from stridekit.viz.animation import animate_conv
@@ -52,7 +52,7 @@ def _text(x: int, y: int, text: str, extra: str = "") -> str:
     return f'<text x="{x}" y="{y}"{extra}>{escape(text)}</text>'
 
 
-def _base(movie: ConvAnimation, layout: Layout, p: str) -> list[str]:
+def _base(movie: AnimationData, layout: Layout, p: str) -> list[str]:
     parts = [
         _text(12, y, line) for y, line in zip(layout.lines_y, movie.caption_lines(), strict=True)
     ]
@@ -83,7 +83,7 @@ def _base(movie: ConvAnimation, layout: Layout, p: str) -> list[str]:
     return parts
 
 
-def _frame(movie: ConvAnimation, frame: Frame, layout: Layout, p: str) -> str:
+def _frame(movie: AnimationData, frame: Frame, layout: Layout, p: str) -> str:
     delay = _number(frame.index / movie.fps)
     parts = [
         f'<g class="{p}-f" data-frame="{frame.index}" style="animation-delay:{delay}s" '
@@ -105,7 +105,7 @@ def _frame(movie: ConvAnimation, frame: Frame, layout: Layout, p: str) -> str:
     return "".join(parts)
 
 
-def animation_svg(movie: ConvAnimation) -> str:
+def animation_svg(movie: AnimationData) -> str:
     """The animation as SVG text (a whole document, no XML prologue)."""
     layout = animation_layout(movie)
     p = prefix(movie)

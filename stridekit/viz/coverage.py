@@ -12,7 +12,7 @@ Counts up to `DISCRETE` get one colour each (0 in red: never read), so every val
 read back from the picture; larger counts a continuous scale (logarithmic when they span
 more than two decades) with zeros still red.
 
->>> heatmap = draw_coverage(6, 3, stride=2, padding=1)
+>>> heatmap = draw_coverage(Op(6, 3, stride=2, padding=1))
 >>> heatmap.values.tolist(), heatmap.output_values is None
 ([1, 2, 1, 2, 1, 1], True)
 >>> draw_coverage(3, 3, stride=2, op="conv_transpose").output_values.tolist()
@@ -24,18 +24,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Unpack
 
 import numpy as np
 
 from stridekit.errors import SizeError, UnsupportedError
 from stridekit.geometry.limits import check_taps
-from stridekit.geometry.op_windows import op_windows
-from stridekit.geometry.padding import PaddingSpec
+from stridekit.geometry.op import Op, OpArguments, PerAxis
 from stridekit.render import Result
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.palette import PALETTE
+from stridekit.viz.path_keyword import saved_if_asked
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -208,63 +208,18 @@ def _check_pixels(shape: Sequence[int], what: str) -> None:
         )
 
 
-@overload
 def draw_coverage(
-    size: int | Sequence[int],
-    kernel: int | Sequence[int],
-    stride: int | Sequence[int] | None = ...,
-    padding: PaddingSpec | list[PaddingSpec] = ...,
-    dilation: int | Sequence[int] = ...,
-    *,
-    op: str = ...,
-    ceil_mode: bool = ...,
-    output_padding: int | Sequence[int] = ...,
-    convention: str = ...,
-    path: None = ...,
-) -> CoverageMap: ...
-@overload
-def draw_coverage(
-    size: int | Sequence[int],
-    kernel: int | Sequence[int],
-    stride: int | Sequence[int] | None = ...,
-    padding: PaddingSpec | list[PaddingSpec] = ...,
-    dilation: int | Sequence[int] = ...,
-    *,
-    op: str = ...,
-    ceil_mode: bool = ...,
-    output_padding: int | Sequence[int] = ...,
-    convention: str = ...,
-    path: str | Path,
-) -> Path: ...
-def draw_coverage(
-    size: int | Sequence[int],
-    kernel: int | Sequence[int],
-    stride: int | Sequence[int] | None = None,
-    padding: PaddingSpec | list[PaddingSpec] = 0,
-    dilation: int | Sequence[int] = 1,
-    *,
-    op: str = "conv",
-    ceil_mode: bool = False,
-    output_padding: int | Sequence[int] = 0,
-    convention: str = "torch",
+    size: Op | PerAxis,
+    *arguments: Any,
     path: str | Path | None = None,
-) -> CoverageMap | Path:
-    """The coverage heatmap of one op (arguments as for `animate_conv`), or the file it
-    was saved to (``.png`` or ``.svg``) when ``path`` is given."""
-    sizes = tuple(size) if isinstance(size, Sequence) else (size,)
-    _check_pixels(sizes, "the input")
-    sizes, windows = op_windows(
-        sizes,
-        kernel,
-        stride,
-        padding,
-        dilation,
-        op=op,
-        ceil_mode=ceil_mode,
-        output_padding=output_padding,
-        convention=convention,
-    )
-    outputs = tuple(w.output_size(n) for w, n in zip(windows, sizes, strict=True))
+    **options: Unpack[OpArguments],
+) -> CoverageMap:
+    """The coverage heatmap of an `Op` (or of ``Op(size, kernel, ...)``, as for
+    `animate_conv`). (``path=`` is deprecated: the map saves itself, ``.save(path)``, as a
+    ``.png`` or ``.svg``.)"""
+    op = Op.of(size, *arguments, **options)
+    _check_pixels(op.sizes, "the input")
+    sizes, windows, outputs = op.sizes, op.windows, op.output_sizes
     _check_pixels(outputs, "the output")
     per_axis = []
     for w, n, out in zip(windows, sizes, outputs, strict=True):
@@ -278,31 +233,11 @@ def draw_coverage(
             for w, n, out in zip(windows, sizes, outputs, strict=True)
         ]
         output_values = writes[0] if len(writes) == 1 else np.outer(writes[0], writes[1])
-    described = {w.describe() for w in windows}
-    window = described.pop() if len(described) == 1 else " | ".join(w.describe() for w in windows)
     shape = "x".join(str(n) for n in sizes)
-    heatmap = CoverageMap(f"{op} {window} on {shape}", values, output_values)
-    return heatmap if path is None else heatmap.save(path)
+    heatmap = CoverageMap(f"{op.op} {op.window_text} on {shape}", values, output_values)
+    return saved_if_asked(heatmap, path, "draw_coverage")
 
 
-@overload
-def draw_model_coverage(
-    model: Any,
-    input_size: tuple[int, ...] | None = ...,
-    *,
-    layer: str | None = ...,
-    layers: int | None = ...,
-    path: None = ...,
-) -> CoverageMap: ...
-@overload
-def draw_model_coverage(
-    model: Any,
-    input_size: tuple[int, ...] | None = ...,
-    *,
-    layer: str | None = ...,
-    layers: int | None = ...,
-    path: str | Path,
-) -> Path: ...
 def draw_model_coverage(
     model: Any,
     input_size: tuple[int, ...] | None = None,
@@ -310,10 +245,11 @@ def draw_model_coverage(
     layer: str | None = None,
     layers: int | None = None,
     path: str | Path | None = None,
-) -> CoverageMap | Path:
+) -> CoverageMap:
     """The coverage of a model's input by the outputs of one layer: ``layer`` (a node or
     a module), the ``layers``-th layer with a window, or by default the tensor entering
-    the head. ``model`` is anything `stridekit.analyze` takes (or an `Analysis`)."""
+    the head. ``model`` is anything `stridekit.analyze` takes (or an `Analysis`).
+    (``path=`` is deprecated: ``.save(path)``.)"""
     from stridekit.analysis import Analysis, analyze
     from stridekit.passes.coverage import path_coverage
     from stridekit.viz.layers import find_layer, nth_layer
@@ -336,4 +272,4 @@ def draw_model_coverage(
         label="reads along every path",
         skipped=coverage.skipped,
     )
-    return heatmap if path is None else heatmap.save(path)
+    return saved_if_asked(heatmap, path, "draw_model_coverage")

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from stridekit.render import Result, axes_text
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.palette import PALETTE
+from stridekit.viz.path_keyword import saved_if_asked
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -291,28 +292,6 @@ def _module_and_analysis(model: Any, input_size: tuple[int, ...] | None) -> tupl
     return model, analyze(model, input_size)
 
 
-@overload
-def draw_field(
-    model: Any,
-    input_size: tuple[int, ...] | None = ...,
-    *,
-    layer: str,
-    image: str | Path | np.ndarray | None = ...,
-    at: tuple[int, int] | None = ...,
-    effective: bool = ...,
-    path: None = ...,
-) -> FieldOverlay: ...
-@overload
-def draw_field(
-    model: Any,
-    input_size: tuple[int, ...] | None = ...,
-    *,
-    layer: str,
-    image: str | Path | np.ndarray | None = ...,
-    at: tuple[int, int] | None = ...,
-    effective: bool = ...,
-    path: str | Path,
-) -> Path: ...
 def draw_field(
     model: Any,
     input_size: tuple[int, ...] | None = None,
@@ -322,12 +301,13 @@ def draw_field(
     at: tuple[int, int] | None = None,
     effective: bool = True,
     path: str | Path | None = None,
-) -> FieldOverlay | Path:
+) -> FieldOverlay:
     """The receptive field of position ``at`` (default: the middle) of ``layer`` (a node
     or a module of the analysis) on ``image`` (a file, an RGB array, or the sample
-    photo), with the effective field beside it when ``effective``; or the file it was
-    saved to (``.png``, ``.svg``) when ``path`` is given. ``model`` is a torch module or
-    a reference (``"torchvision:resnet18"``), ``input_size`` its ``N × C × H × W``."""
+    photo), with the effective field beside it when ``effective``. ``model`` is a torch
+    module or a reference (``"torchvision:resnet18"``), ``input_size`` its
+    ``N × C × H × W``. (``path=`` is deprecated: the overlay saves itself, ``.save(path)``,
+    as a ``.png`` or ``.svg``.)"""
     from stridekit.analysis import analyze
     from stridekit.viz.sample_image import fit_image, load_image, model_input, sample_photo
 
@@ -383,4 +363,4 @@ def draw_field(
         effective=gradient,
         image_name=name,
     )
-    return overlay if path is None else overlay.save(path)
+    return saved_if_asked(overlay, path, "draw_field")

@@ -3,7 +3,8 @@ the windows between two sizes (``/api/solve``).
 
 Fields take JSON numbers (``224``, ``[224, 320]``, ``[[2, 3], 1]``) or the CLI's notation
 (``"224x320"``, ``"2:3x1"``, ``"same"``); numbers become that notation
-(`stridekit.web.request_values`) and everything goes through the CLI's parsers, so
+(`stridekit.web.request_values`) and everything goes through the parser the CLI uses
+(`stridekit.Op.parse`), so
 ``POST /api/shape {"size": 224, "kernel": 3, "stride": 2}`` answers exactly what
 ``stridekit shape --size 224 --kernel 3 --stride 2 --format json`` prints (the tests
 compare the two).
@@ -20,11 +21,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from stridekit.cli.parsing import parse_op_arguments, parse_sizes
 from stridekit.errors import SizeError
-from stridekit.geometry import ShapeReport, Solutions, Window, describe_op
+from stridekit.geometry import Op, ShapeReport, Solutions
 from stridekit.geometry.limits import MAX_SIZE
-from stridekit.geometry.op_windows import op_windows
+from stridekit.geometry.notation import parse_sizes
 from stridekit.web.limits import Limits
 from stridekit.web.request_values import Count, NonNegatives, Paddings, Positive, Positives, Sizes
 from stridekit.web.window_picture import WindowPicture, window_picture
@@ -32,7 +32,7 @@ from stridekit.web.window_picture import WindowPicture, window_picture
 if TYPE_CHECKING:
     from stridekit.doctor import Report
 
-Op = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
+OpName = Literal["conv", "conv_transpose", "max_pool", "avg_pool"]
 Convention = Literal["torch", "tf", "onnx-upper", "onnx-lower"]
 
 
@@ -52,7 +52,7 @@ class ShapeRequest(BaseModel):
         "2:3, 1x2:3, same, valid, causal",
     )
     dilation: Positives = "1"
-    op: Op = "conv"
+    op: OpName = "conv"
     ceil_mode: bool = False
     output_padding: NonNegatives = "0"
     convention: Convention = "torch"
@@ -83,23 +83,18 @@ class ShapeRequest(BaseModel):
                 )
         return sizes
 
-    def windows(self, sizes: tuple[int, ...]) -> list[Window]:
-        """One `Window` per axis, as ``stridekit shape`` builds them."""
-        arguments = parse_op_arguments(
-            self.size, self.kernel, self.stride, self.padding, self.dilation, self.output_padding
-        )
-        _, windows = op_windows(
-            **arguments | {"size": sizes},
-            op=self.op,
-            ceil_mode=self.ceil_mode,
-            convention=self.convention,
-        )
-        return list(windows)
+    def to_op(self, limit: int = MAX_SIZE) -> Op:
+        """The `Op` asked for, as ``stridekit shape`` reads it, its sizes within ``limit``.
+
+        >>> ShapeRequest(size=[8, 8], kernel=3, op="max_pool").to_op().windows[0].stride
+        3
+        """
+        self.sizes(limit)  # the explorer's own bounds first
+        return Op.parse(**self.model_dump())  # the fields are Op.parse's, in the CLI's text
 
     def report(self, limits: Limits | None = None) -> ShapeReport:
         """``stridekit shape``'s answer."""
-        sizes = self.sizes((limits or Limits()).max_layer_size)
-        return describe_op(self.op, self.windows(sizes), sizes, self.convention)
+        return self.to_op((limits or Limits()).max_layer_size).describe()
 
     def layer_spec(self, limits: Limits | None = None) -> dict[str, Any]:
         """The op as a one-layer spec (padding made explicit), for the doctor.
@@ -108,8 +103,8 @@ class ShapeRequest(BaseModel):
         ...              convention="tf").layer_spec()["layers"]
         [{'type': 'conv', 'name': 'layer', 'kernel': [3], 'stride': [2], 'padding': [[0, 1]], 'dilation': [1], 'channels': 1}]
         """  # noqa: E501
-        sizes = self.sizes((limits or Limits()).max_layer_size)
-        windows = self.windows(sizes)
+        op = self.to_op((limits or Limits()).max_layer_size)
+        windows = op.windows
         layer: dict[str, Any] = {
             "type": self.op,
             "name": "layer",
@@ -125,7 +120,7 @@ class ShapeRequest(BaseModel):
             layer["channels"] = 1
         if self.op == "conv_transpose":
             layer["output_padding"] = [w.output_padding for w in windows]
-        return {"name": "layer", "input": [1, 1, *sizes], "layers": [layer]}
+        return {"name": "layer", "input": [1, 1, *op.sizes], "layers": [layer]}
 
     def findings(self, limits: Limits | None = None) -> Report:
         """The doctor's findings on this op alone (``stridekit doctor`` on its spec)."""
@@ -138,16 +133,15 @@ class ShapeRequest(BaseModel):
     def picture(self, limits: Limits | None = None) -> WindowPicture:
         """What the layer tab draws: each output's taps and each pixel's coverage."""
         limit = (limits or Limits()).max_picture_size
-        sizes = self.sizes(limit)
-        windows = self.windows(sizes)
-        for w, n in zip(windows, sizes, strict=True):
+        op = self.to_op(limit)
+        for w, n in zip(op.windows, op.sizes, strict=True):
             drawn = (w.extent, w.pad_lo + n + w.pad_hi, w.output_size(n))
             if max(drawn) > 4 * limit:
                 raise SizeError(
                     f"{w.describe()} on {n} pixels: the picture draws at most {4 * limit} "
                     "cells per axis (window, padded input, output); use a smaller window"
                 )
-        return window_picture(self.op, windows, sizes)
+        return window_picture(op.op, op.windows, op.sizes)
 
 
 class SolveRequest(BaseModel):

@@ -16,10 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from stridekit.cli.parsing import parse_input_shape, parse_ints, parse_sizes
-from stridekit.cli.plan import parse_drop
 from stridekit.errors import SizeError, UsageError
 from stridekit.geometry.limits import MAX_SIZE
+from stridekit.geometry.notation import parse_drop, parse_input_shape, parse_ints, parse_sizes
 from stridekit.objects import parse_objects
 from stridekit.web.limits import Limits
 from stridekit.web.sources import parse_spec, registry_name

@@ -104,6 +104,7 @@ BAD = {
     "coverage_huge": "viz coverage --size 9000 --kernel 3 -o out.png",
     "coverage_op_and_model": "viz coverage --size 9 --kernel 3 --model resnet_stem.yaml -o out.png",
     "coverage_nothing": "viz coverage -o out.png",
+    "coverage_kernel_alone": "viz coverage --kernel 3 -o out.png",
     "field_global_layer": "viz field resnet_stem.yaml --layer fc --no-effective -o out.png",
     "field_unknown_layer": "viz field resnet_stem.yaml --layer layer9 --no-effective -o out.png",
     "field_outside": "viz field resnet_stem.yaml --layer conv1 --at 200,0 --no-effective "

@@ -8,12 +8,14 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
+from stridekit.geometry import Op
 from stridekit.viz import ConvAnimation, animate_conv
 from stridekit.viz.animation_gif import INDEX
 from stridekit.viz.animation_layout import animation_layout
@@ -294,3 +296,24 @@ def test_the_player_plays_pauses_and_steps() -> None:
         [2],
         "3/3: output 2 reads positions 2..3",  # the slider
     ]
+
+
+# --- the old path= keyword: still written, with a DeprecationWarning ------------------
+
+
+@pytest.mark.parametrize(
+    ("draw", "name"),
+    [("animate_conv", "old.gif"), ("animate_conv", "old.svg"), ("draw_coverage", "old.png")],
+)
+def test_the_old_path_keyword_warns_and_writes_the_same_file(
+    draw: str, name: str, tmp_path: Path
+) -> None:
+    import stridekit.viz
+
+    function = getattr(stridekit.viz, draw)
+    target = tmp_path / name
+    with pytest.warns(DeprecationWarning, match=rf"{draw}\(\.\.\.\)\.save\(path\)"):
+        written = function((5, 5), 3, stride=2, padding=1, path=target)
+    assert written == target
+    picture = function(Op((5, 5), 3, stride=2, padding=1))
+    assert target.read_bytes() == picture.render(target.suffix[1:])
