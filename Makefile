@@ -31,6 +31,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check stridekit tests benchmarks tools
 	$(BIN)/ruff format --check stridekit tests benchmarks tools
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy stridekit
