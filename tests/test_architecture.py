@@ -82,3 +82,30 @@ def test_an_import_that_breaks_the_house_fails_its_contract(
     assert result.returncode == 1, result.stdout[-3000:]
     broken = result.stdout.split("Broken contracts")[-1]
     assert contract in broken, result.stdout[-3000:]
+
+
+def import_circles(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    tool = ROOT / "tools" / "import_circles.py"
+    return subprocess.run(
+        [sys.executable, str(tool)], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_no_two_modules_import_each_other() -> None:
+    result = import_circles(ROOT)
+    assert result.returncode == 0 and result.stdout.startswith("no circles among"), result.stdout
+
+
+def test_a_circle_through_a_function_level_import_is_found(copy: Path) -> None:
+    path = copy / "stridekit" / "lowering" / "cost.py"
+    original = path.read_text()
+    try:
+        path.write_text(
+            original + "\n\ndef _late() -> None:\n    import stridekit.lowering.windows\n"
+        )
+        result = import_circles(copy)
+    finally:
+        path.write_text(original)
+    assert result.returncode == 1
+    assert "stridekit.lowering.cost <-> stridekit.lowering.windows" in result.stdout, result.stdout
