@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from stridekit.graph import MERGE_OPS
 from stridekit.layer_record import jsonable, record_dict
@@ -38,6 +38,7 @@ from stridekit.render import Result, axes_text
 from stridekit.viz.canvas import figure_bytes, new_figure, style
 from stridekit.viz.figure import Picture
 from stridekit.viz.palette import PALETTE
+from stridekit.viz.path_keyword import saved_if_asked
 from stridekit.viz.plots import COLORS
 
 if TYPE_CHECKING:
@@ -383,21 +384,13 @@ def _drawn_before(graph: Any, name: str, drawn: dict[str, int]) -> int | None:
     return drawn[name]
 
 
-@overload
-def draw_network(
-    model: Any, input_size: tuple[int, ...] | None = ..., *, path: None = ...
-) -> NetworkStory: ...
-@overload
-def draw_network(
-    model: Any, input_size: tuple[int, ...] | None = ..., *, path: str | Path
-) -> Path: ...
 def draw_network(
     model: Any, input_size: tuple[int, ...] | None = None, *, path: str | Path | None = None
-) -> NetworkStory | Path:
+) -> NetworkStory:
     """The spatial story of ``model`` (anything `stridekit.analyze` takes, or an
-    `Analysis`), or the file it was saved to (``.svg``, ``.png``) when ``path`` is given."""
+    `Analysis`); it saves itself, ``.save("net.svg")`` (``.svg``, ``.png``). (``path=`` is
+    deprecated: ``.save(path)``.)"""
     from stridekit.analysis import Analysis, analyze
 
     analysis = model if isinstance(model, Analysis) else analyze(model, input_size)
-    story = network_story(analysis)
-    return story if path is None else story.save(path)
+    return saved_if_asked(network_story(analysis), path, "draw_network")

@@ -301,19 +301,35 @@ def test_the_player_plays_pauses_and_steps() -> None:
 # --- the old path= keyword: still written, with a DeprecationWarning ------------------
 
 
+OP = ((5, 5), 3)  # the keyword form; with stride=2, padding=1, the same as NEW_OP
+OP_OPTIONS = {"stride": 2, "padding": 1}
+NEW_OP = (Op((5, 5), 3, stride=2, padding=1),)
+SPEC = ("stridekit/examples/specs/resnet_stem.yaml",)  # a model, analysed without tracing
+
+
 @pytest.mark.parametrize(
-    ("draw", "name"),
-    [("animate_conv", "old.gif"), ("animate_conv", "old.svg"), ("draw_coverage", "old.png")],
+    ("draw", "name", "arguments", "options", "new"),
+    [
+        ("animate_conv", "old.gif", OP, OP_OPTIONS, NEW_OP),
+        ("animate_conv", "old.svg", OP, OP_OPTIONS, NEW_OP),
+        ("draw_coverage", "old.png", OP, OP_OPTIONS, NEW_OP),
+        ("draw_network", "old.svg", SPEC, {}, SPEC),
+    ],
 )
 def test_the_old_path_keyword_warns_and_writes_the_same_file(
-    draw: str, name: str, tmp_path: Path
+    draw: str,
+    name: str,
+    arguments: tuple[Any, ...],
+    options: dict[str, Any],
+    new: tuple[Any, ...],
+    tmp_path: Path,
 ) -> None:
     import stridekit.viz
 
     function = getattr(stridekit.viz, draw)
     target = tmp_path / name
     with pytest.warns(DeprecationWarning, match=rf"{draw}\(\.\.\.\)\.save\(path\)"):
-        written = function((5, 5), 3, stride=2, padding=1, path=target)
+        written = function(*arguments, **options, path=target)
     assert written == target
-    picture = function(Op((5, 5), 3, stride=2, padding=1))
+    picture = function(*new)
     assert target.read_bytes() == picture.render(target.suffix[1:])
