@@ -1,14 +1,18 @@
 """``stridekit viz conv|coverage|field|network``: draw a picture, write it, say what it shows.
 
-Each command parses its options, calls `stridekit.viz`, writes the file (its format from
-the suffix of ``-o``) and prints the picture's summary, or with ``--format json`` what
-was drawn: frames and taps, heatmap values, boxes, stages.
+Each command parses its options and returns the picture `stridekit.viz` draws;
+`saves_picture` gives them all ``-o`` and ``--format``: it writes the file (its format
+from the suffix of ``-o``) and prints the picture's summary, or with ``--format json``
+what was drawn: frames and taps, heatmap values, boxes, stages.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,11 +41,7 @@ InputShape = Annotated[
     str | None,
     typer.Option("--input", help="Input shape NxCxHxW (default: the size the model declares)."),
 ]
-Fmt = Annotated[Format, typer.Option("--format", help="Output format.")]
-
-
-def _output(path: Path | None, default: str) -> Path:
-    return Path(default) if path is None else path
+Command = Callable[..., None]
 
 
 def _position(text: str | None) -> tuple[int, int] | None:
@@ -56,31 +56,80 @@ def _position(text: str | None) -> tuple[int, int] | None:
     return row, column
 
 
-def _done(picture: Picture, path: Path, fmt: Format) -> None:
-    emit(Saved(picture, picture.save(path)), fmt)
+def saves_picture(default: str, *others: str) -> Callable[[Callable[..., Picture]], Command]:
+    """A command that returns a picture gets ``-o/--output`` (the file: ``default``, or
+    one of ``others`` by its suffix) and ``--format``: the picture is saved and its
+    summary printed (with ``--format json``, what was drawn and where).
+
+    >>> import json, tempfile
+    >>> from typer.testing import CliRunner
+    >>> from stridekit.viz.coverage import draw_coverage
+    >>> probe = typer.Typer()
+    >>> @probe.command()
+    ... @saves_picture("coverage.svg", ".png")
+    ... def draw() -> Picture:
+    ...     return draw_coverage(4, 3)
+    >>> target = Path(tempfile.mkdtemp()) / "map.png"
+    >>> said = CliRunner().invoke(probe, ["-o", str(target), "--format", "json"]).output
+    >>> json.loads(said)["format"], target.read_bytes()[1:4]
+    ('png', b'PNG')
+    """
+    choices = others[-1] if len(others) == 1 else f"{', '.join(others[:-1])} or {others[-1]}"
+    joint = " or" if len(others) == 1 else ","
+    output = inspect.Parameter(
+        "output",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=None,
+        annotation=Annotated[
+            Path | None,
+            typer.Option("-o", "--output", help=f"{default} (default){joint} {choices}."),
+        ],
+    )
+    fmt = inspect.Parameter(
+        "fmt",
+        inspect.Parameter.KEYWORD_ONLY,
+        default=Format.table,
+        annotation=Annotated[Format, typer.Option("--format", help="Output format.")],
+    )
+
+    def decorate(command: Callable[..., Picture]) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        parameters = [*signature.parameters.values(), output, fmt]
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            path, form = values.pop("output"), values.pop("fmt")
+            picture = command(**values)
+            emit(Saved(picture, picture.save(default if path is None else path)), form)
+
+        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=parameters, return_annotation=None
+        )
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        return run
+
+    return decorate
 
 
 @viz.command("conv")
 @op_options()
+@saves_picture("conv.gif", ".svg", ".html")
 def conv(
     op: Op,
     fps: Annotated[float, typer.Option("--fps", help="Frames per second.")] = 2.0,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="conv.gif (default), .svg or .html.")
-    ] = None,
-    fmt: Fmt = Format.table,
-) -> None:
+) -> Picture:
     """Animate a conv, pooling or transposed conv: one frame per output position.
 
     Example: stridekit viz conv --size 5x5 --kernel 3 --stride 2 --padding 1 -o conv.gif
     """
     from stridekit.viz.animation import animate_conv
 
-    _done(animate_conv(op, fps=fps), _output(output, "conv.gif"), fmt)
+    return animate_conv(op, fps=fps)
 
 
 @viz.command("coverage")
 @op_options(optional=True)
+@saves_picture("coverage.png", ".svg")
 def coverage(
     op: Op | None,
     model: Annotated[
@@ -94,11 +143,7 @@ def coverage(
     layers: Annotated[
         int | None, typer.Option("--layers", help="With --model: the first N layers with a window.")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="coverage.png (default) or .svg.")
-    ] = None,
-    fmt: Fmt = Format.table,
-) -> None:
+) -> Picture:
     """Heatmap of how many outputs read each input pixel, for one op or a model's layers.
 
     Example: stridekit viz coverage --size 16x16 --kernel 3 --stride 2 -o coverage.png
@@ -108,19 +153,18 @@ def coverage(
     if model is not None:
         if op is not None:
             raise UsageError("give either --model or an op (--size, --kernel), not both")
-        heatmap = draw_model_coverage(
+        return draw_model_coverage(
             model, parse_input_shape(input_shape), layer=layer, layers=layers
         )
-    else:
-        if op is None:
-            raise UsageError("give an op (--size and --kernel) or a model (--model)")
-        if layer is not None or layers is not None or input_shape is not None:
-            raise UsageError("--layer, --layers and --input go with --model")
-        heatmap = draw_coverage(op)
-    _done(heatmap, _output(output, "coverage.png"), fmt)
+    if op is None:
+        raise UsageError("give an op (--size and --kernel) or a model (--model)")
+    if layer is not None or layers is not None or input_shape is not None:
+        raise UsageError("--layer, --layers and --input go with --model")
+    return draw_coverage(op)
 
 
 @viz.command("field")
+@saves_picture("field.png", ".svg")
 def field(
     model: Model,
     layer: Annotated[str, typer.Option("--layer", help="A layer or module, e.g. layer3.")],
@@ -139,18 +183,14 @@ def field(
             help="Measure the effective field (runs the model on CPU).",
         ),
     ] = True,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="field.png (default) or .svg.")
-    ] = None,
-    fmt: Fmt = Format.table,
-) -> None:
+) -> Picture:
     """A position's receptive field on an image, the feature-map grid, the effective field.
 
     Example: stridekit viz field torchvision:resnet18 --input 1x3x224x224 --layer layer2
     """
     from stridekit.viz.field import draw_field
 
-    overlay = draw_field(
+    return draw_field(
         model,
         parse_input_shape(input_shape),
         layer=layer,
@@ -158,22 +198,15 @@ def field(
         at=_position(at),
         effective=effective,
     )
-    _done(overlay, _output(output, "field.png"), fmt)
 
 
 @viz.command("network")
-def network(
-    model: Model,
-    input_shape: InputShape = None,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="network.svg (default) or .png.")
-    ] = None,
-    fmt: Fmt = Format.table,
-) -> None:
+@saves_picture("network.svg", ".png")
+def network(model: Model, input_shape: InputShape = None) -> Picture:
     """The network's spatial story: size, cumulative stride and receptive field per layer.
 
     Example: stridekit viz network torchvision:resnet50 --input 1x3x224x224 -o resnet50.svg
     """
     from stridekit.viz.network import draw_network
 
-    _done(draw_network(model, parse_input_shape(input_shape)), _output(output, "network.svg"), fmt)
+    return draw_network(model, parse_input_shape(input_shape))
