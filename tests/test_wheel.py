@@ -33,6 +33,7 @@ import torch
 import yaml
 
 import stridekit
+from tests.children import interruptible
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
@@ -256,6 +257,7 @@ def server(installed: Installed, swept: Path) -> Iterator[tuple[subprocess.Popen
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=interruptible,  # Ctrl+C as a terminal delivers it, even from a background job
     )
     try:
         line = _first_line(process, 120)
