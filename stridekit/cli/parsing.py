@@ -35,56 +35,55 @@ __all__ = [
 Command = Callable[..., None]
 
 
-def _option(name: str, kind: Any, default: Any, flag: str, help: str) -> inspect.Parameter:
-    annotation = Annotated[kind, typer.Option(flag, help=help)]
+def option(name: str, kind: Any, default: Any, *flags: str, help: str) -> inspect.Parameter:
+    """A typer option as a keyword-only parameter, for a decorator that adds options to
+    a command (`op_options`, ``stridekit viz``'s ``saves_picture``)."""
+    annotation = Annotated[kind, typer.Option(*flags, help=help)]
     return inspect.Parameter(
         name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
     )
 
 
+def signed(run: Callable[..., None], parameters: list[inspect.Parameter]) -> Command:
+    """``run`` (which takes ``**values``) declaring ``parameters``: what typer reads to
+    build the command's options."""
+    run.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
+
+
 def _op_parameters(optional: bool) -> list[inspect.Parameter]:
     """The options of one op, in the order ``--help`` lists them (``op_name`` is ``--op``:
     the command's own ``op`` parameter receives the `Op`)."""
-    required = inspect.Parameter.empty
+    text = str | None if optional else str  # --size and --kernel: required unless optional
+    needed = None if optional else inspect.Parameter.empty
     return [
-        _option(
-            "size",
-            str | None if optional else str,
-            None if optional else required,
-            "--size",
-            "Input size per axis, e.g. 224 or 224x320.",
-        ),
-        _option(
-            "kernel",
-            str | None if optional else str,
-            None if optional else required,
-            "--kernel",
-            "Kernel size (per axis: 7 or 7x5).",
-        ),
-        _option(
+        option("size", text, needed, "--size", help="Input size per axis, e.g. 224 or 224x320."),
+        option("kernel", text, needed, "--kernel", help="Kernel size (per axis: 7 or 7x5)."),
+        option(
             "stride",
             str | None,
             None,
             "--stride",
-            "Stride (default 1; for pooling the kernel size, like PyTorch).",
+            help="Stride (default 1; for pooling the kernel size, like PyTorch).",
         ),
-        _option(
+        option(
             "padding",
             str,
             "0",
             "--padding",
-            "3, 2:3 (lo:hi), same, valid or causal; per axis joined by x.",
+            help="3, 2:3 (lo:hi), same, valid or causal; per axis joined by x.",
         ),
-        _option("dilation", str, "1", "--dilation", "Dilation (per axis)."),
-        _option("op_name", str, "conv", "--op", f"One of: {', '.join(OPS)}."),
-        _option("ceil_mode", bool, False, "--ceil-mode", "Pooling's ceil_mode."),
-        _option("output_padding", str, "0", "--output-padding", "conv_transpose only."),
-        _option(
+        option("dilation", str, "1", "--dilation", help="Dilation (per axis)."),
+        option("op_name", str, "conv", "--op", help=f"One of: {', '.join(OPS)}."),
+        option("ceil_mode", bool, False, "--ceil-mode", help="Pooling's ceil_mode."),
+        option("output_padding", str, "0", "--output-padding", help="conv_transpose only."),
+        option(
             "convention",
             str,
             "torch",
             "--convention",
-            f"Padding convention: {', '.join(CONVENTIONS)}.",
+            help=f"Padding convention: {', '.join(CONVENTIONS)}.",
         ),
     ]
 
@@ -125,9 +124,7 @@ def op_options(*, optional: bool = False) -> Callable[[Command], Command]:
                 raise UsageError("give an op with both --size and --kernel")
             return command(**values, op=Op.parse(size, kernel, op=name, **texts))
 
-        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        run.__annotations__ = {p.name: p.annotation for p in parameters}
-        return run
+        return signed(run, parameters)
 
     return decorate
 

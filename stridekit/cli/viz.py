@@ -18,7 +18,7 @@ import typer
 
 from stridekit.cli.app import app
 from stridekit.cli.output import Format, emit
-from stridekit.cli.parsing import op_options
+from stridekit.cli.parsing import op_options, option, signed
 from stridekit.errors import UsageError
 from stridekit.geometry import Op
 from stridekit.geometry.notation import parse_input_shape
@@ -76,21 +76,10 @@ def saves_picture(default: str, *others: str) -> Callable[[Callable[..., Picture
     """
     choices = others[-1] if len(others) == 1 else f"{', '.join(others[:-1])} or {others[-1]}"
     joint = " or" if len(others) == 1 else ","
-    output = inspect.Parameter(
-        "output",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=None,
-        annotation=Annotated[
-            Path | None,
-            typer.Option("-o", "--output", help=f"{default} (default){joint} {choices}."),
-        ],
+    output = option(
+        "output", Path | None, None, "-o", "--output", help=f"{default} (default){joint} {choices}."
     )
-    fmt = inspect.Parameter(
-        "fmt",
-        inspect.Parameter.KEYWORD_ONLY,
-        default=Format.table,
-        annotation=Annotated[Format, typer.Option("--format", help="Output format.")],
-    )
+    fmt = option("fmt", Format, Format.table, "--format", help="Output format.")
 
     def decorate(command: Callable[..., Picture]) -> Command:
         signature = inspect.signature(command, eval_str=True)
@@ -102,11 +91,7 @@ def saves_picture(default: str, *others: str) -> Callable[[Callable[..., Picture
             picture = command(**values)
             emit(Saved(picture, picture.save(default if path is None else path)), form)
 
-        run.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=parameters, return_annotation=None
-        )
-        run.__annotations__ = {p.name: p.annotation for p in parameters}
-        return run
+        return signed(run, parameters)
 
     return decorate
 

@@ -159,14 +159,18 @@ def test_the_model_tab_shows_a_registry_model(page: Any) -> None:
     assert width > 0  # the SVG decoded as an image
 
 
-def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) -> None:
-    path = tmp_path / "tiny.onnx"
-    path.write_bytes(tiny_onnx())
+def analyze_upload(page: Any, path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``, upload it as the model tab's file and analyse it."""
+    path.write_bytes(data)
     open_page(page, "/#model")
     page.check("#model-form input[value=file]")
     page.set_input_files("#model-form input[name=file]", str(path))
     page.click("#model-run")
     wait_for_table(page)
+
+
+def test_the_model_tab_shows_an_uploaded_onnx_file(page: Any, tmp_path: Path) -> None:
+    analyze_upload(page, tmp_path / "tiny.onnx", tiny_onnx())
     row = page.locator("#layers-table tbody tr").nth(0).locator("td")
     assert row.nth(1).inner_text() == "conv"
     assert row.nth(2).inner_text() == "1x8x16x16"  # floor((32 + 2 - 3)/2) + 1 = 16
@@ -208,12 +212,7 @@ def test_the_model_tab_shows_every_output(page: Any, tmp_path: Path) -> None:
     """A model that returns two maps: the outputs table lists both, with the strides and
     fields the CLI's outputs section gives (2 and 4; fields 3 and 3 + 2·2 = 7)."""
     path = tmp_path / "two.onnx"
-    path.write_bytes(two_output_onnx())
-    open_page(page, "/#model")
-    page.check("#model-form input[value=file]")
-    page.set_input_files("#model-form input[name=file]", str(path))
-    page.click("#model-run")
-    wait_for_table(page)
+    analyze_upload(page, path, two_output_onnx())
     rows = page.locator("#outputs-table tbody tr")
     shown = [
         [rows.nth(i).locator("td").nth(k).inner_text() for k in range(5)]
